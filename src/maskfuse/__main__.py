@@ -1,0 +1,3 @@
+from maskfuse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The Python API; it mirrors the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from maskfuse.config import Config, resolve
+from maskfuse.errors import ConfigError
+from maskfuse.evaluate.suite import evaluate_run
+from maskfuse.pretrained import Pretrained, load
+from maskfuse.train import checkpoint
+from maskfuse.train.loop import default_run_dir, fit
+
+# Settings that may change when a run resumes; anything else would change its trajectory.
+RESUMABLE_KEYS = (
+    "train.progress",
+    "train.threads",
+    "train.device",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.stop_after",
+    "eval.",
+)
+
+
+def pretrain(config: Config | None = None, run_dir: str | Path | None = None) -> Path:
+    """Pretrain a fresh run; returns its directory.
+
+    Example:
+        cfg = maskfuse.resolve("mae", ["train.steps=200"])
+        run = maskfuse.pretrain(cfg)
+    """
+    cfg = config or Config()
+    path = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
+    cfg.run_dir = str(path)
+    return fit(cfg, path)
+
+
+def resume(run_dir: str | Path, overrides: list[str] | None = None) -> Path:
+    """Continue a run from its latest checkpoint: same data order, same schedule."""
+    path = Path(run_dir)
+    ckpt = checkpoint.latest(path)
+    if ckpt is None:
+        raise ConfigError(f"{path}: no checkpoint to resume from")
+    for text in overrides or []:
+        if not text.startswith(RESUMABLE_KEYS):
+            raise ConfigError(f"'{text}' cannot change on resume; it would alter the run's trajectory")
+    saved, _ = checkpoint.read_config(ckpt)
+    return fit(resolve(base=saved, overrides=overrides), path, resume=True)
+
+
+def evaluate(run_dir: str | Path) -> dict[str, Any]:
+    """k-NN, linear probe and RankMe of the run and its baselines; also written to eval.json."""
+    return evaluate_run(Path(run_dir))
+
+
+__all__ = ["Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume"]

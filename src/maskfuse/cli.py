@@ -1,0 +1,158 @@
+"""maskfuse pretrain | evaluate | embed | recipes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from maskfuse import api
+from maskfuse.config import recipe_description, recipe_names, resolve
+from maskfuse.data import data_overrides, load_data
+from maskfuse.errors import MaskfuseError
+from maskfuse.train import checkpoint
+
+out = Console()
+err = Console(stderr=True)
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    if args.resume:
+        if args.recipe or args.data:
+            raise MaskfuseError("--resume continues a run with its saved config; drop --recipe and --data")
+        path = api.resume(args.resume, args.overrides)
+    else:
+        data = data_overrides(args.data) if args.data else None
+        cfg = resolve(args.recipe or "mae", args.overrides, data_settings=data)
+        path = api.pretrain(cfg, args.out)
+    out.print(f"run directory: [bold]{path}[/bold]")
+    out.print(f"next: maskfuse evaluate {path}")
+    return 0
+
+
+def results_table(report: dict) -> Table:
+    table = Table(
+        title=f"{report['method']} on {report['data']} (step {report['step']}, test rows {report['test_rows']})"
+    )
+    table.add_column("features")
+    for col in ("k-NN", "linear probe", "RankMe", "dim"):
+        table.add_column(col, justify="right")
+    for name, r in report["results"].items():
+        acc = [f"{100 * r[k]:.1f} %" if k in r else "n/a (no labels)" for k in ("knn", "linear")]
+        table.add_row(name, *acc, f"{r['rankme']:.1f}", str(r["dim"]))
+    return table
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    report = api.evaluate(args.run)
+    out.print(results_table(report))
+    out.print(f"written: {Path(args.run) / 'eval.json'}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    model = api.load(args.run)
+    cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
+    splits = load_data(cfg.data)
+    parts = {"train": [splits.train], "test": [splits.test], "all": [splits.train, splits.test]}[args.split]
+    names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
+    embeddings = [model.embed(ds.inputs) for ds in parts]
+    target = Path(args.out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix == ".npy":
+        np.save(target, np.concatenate(embeddings))
+    elif target.suffix == ".parquet":
+        write_parquet(target, embeddings, parts, names)
+    else:
+        raise MaskfuseError(f"--out {target}: expected a .npy or .parquet file name")
+    total = sum(len(e) for e in embeddings)
+    out.print(f"wrote {total} embeddings of width {embeddings[0].shape[1]} to {target}")
+    return 0
+
+
+def write_parquet(target: Path, embeddings: list, parts: list, names: list[str]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise MaskfuseError("writing .parquet needs pyarrow: pip install 'maskfuse[parquet]'") from e
+    columns: dict[str, list] = {"split": [], "index": [], "label": [], "embedding": []}
+    for emb, ds, name in zip(embeddings, parts, names):
+        labels = ds.labels.tolist() if ds.labels is not None else [None] * len(emb)
+        columns["split"] += [name] * len(emb)
+        columns["index"] += list(range(len(emb)))
+        columns["label"] += labels
+        columns["embedding"] += [row.tolist() for row in emb]
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(pa.table(columns), tmp)
+    tmp.replace(target)
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    table = Table(title="recipes (maskfuse pretrain --recipe NAME)")
+    table.add_column("name")
+    table.add_column("what it does")
+    for name in recipe_names():
+        table.add_row(name, recipe_description(name))
+    out.print(table)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="maskfuse", description=__doc__ and "Self-supervised pretraining for any modality."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pre = sub.add_parser("pretrain", help="pretrain an encoder", description="Pretrain an encoder from a recipe.")
+    pre.add_argument("--recipe", help="recipe name (see `maskfuse recipes`) or path to a YAML file; default mae")
+    pre.add_argument("--data", help="dataset name (digits, fashion-mnist), an image folder, or a .npz file")
+    pre.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
+    pre.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
+    pre.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=200 model.size=tiny")
+    pre.set_defaults(func=cmd_pretrain)
+
+    ev = sub.add_parser("evaluate", help="k-NN, linear probe and RankMe against baselines")
+    ev.add_argument("run", help="run directory")
+    ev.set_defaults(func=cmd_evaluate)
+
+    em = sub.add_parser("embed", help="write embeddings of a dataset to .npy or .parquet")
+    em.add_argument("run", help="run directory")
+    em.add_argument("--data", help="dataset name or path; default: the run's own data")
+    em.add_argument("--out", required=True, help="output file, .npy (embeddings) or .parquet (with labels)")
+    em.add_argument("--split", choices=("train", "test", "all"), default="all")
+    em.set_defaults(func=cmd_embed)
+
+    rc = sub.add_parser("recipes", help="list the recipes")
+    rc.set_defaults(func=cmd_recipes)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    # argparse binds a '*' positional once, so overrides given after an option arrive here
+    if extra and (args.command != "pretrain" or any(x.startswith("-") or "=" not in x for x in extra)):
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = args.overrides + extra
+    try:
+        return args.func(args)
+    except MaskfuseError as e:
+        err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        run = getattr(args, "resume", None) or getattr(args, "out", None)
+        done = checkpoint.latest(Path(run)) if run else None
+        where = f"; checkpoint kept at {done}" if done else ""
+        err.print(f"interrupted{where}. Continue with: maskfuse pretrain --resume RUN_DIR")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

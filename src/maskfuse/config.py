@@ -1,0 +1,300 @@
+"""Typed configuration: the one place defaults live.
+
+Layering is defaults (these dataclasses) -> recipe YAML -> dotted command-line
+overrides. Unknown keys and values of the wrong type raise `ConfigError` naming the
+dotted key, so a typo never silently trains the wrong model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from maskfuse.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"  # a registered dataset: digits, fashion-mnist, image-folder, npz
+    path: str | None = None  # file or folder, for sources that read from disk
+    image_size: int | None = None  # resize every image to this square size (image-folder)
+    channels: int | None = None  # expected channel count; None accepts what the data has
+    test_fraction: float = 0.2  # held-out share for sets that bring no split of their own
+    split_seed: int = 0  # seed of that split; fixed so every run evaluates on the same rows
+    max_train: int | None = None  # cap on training rows (quick runs and tests)
+    max_test: int | None = None  # cap on held-out rows
+
+
+@dataclass
+class ImageConfig:
+    patch_size: int = 2
+    norm_pix: bool = True  # per-patch normalised pixel targets (MAE); False = raw pixels
+
+
+@dataclass
+class ModelConfig:
+    size: str = "nano"  # nano | tiny | small | base, see maskfuse.encoder.SIZES
+    dim: int | None = None  # overrides the size's width
+    depth: int | None = None  # overrides the size's depth
+    heads: int | None = None  # overrides the size's head count
+    mlp_ratio: float = 4.0
+    cls_token: bool = False  # pooled embedding = cls token if True, else mean of tokens
+
+
+@dataclass
+class DecoderConfig:
+    dim: int = 64
+    depth: int = 2
+    heads: int = 4
+
+
+@dataclass
+class MaskConfig:
+    sampler: str = "random"  # a registered sampler: random, block
+    ratio: float = 0.75  # share of tokens to predict
+    min_block: int = 2  # block sampler: smallest block area, in tokens
+    max_aspect: float = 3.0  # block sampler: blocks have aspect in [1/max_aspect, max_aspect]
+
+
+@dataclass
+class ReconstructionConfig:
+    loss: Literal["mse", "l1"] = "mse"
+
+
+@dataclass
+class ContrastiveConfig:
+    temperature: float = 0.2
+    proj_hidden: int = 256
+    proj_dim: int = 64
+    gather: bool = True  # gather embeddings across ranks (with gradients) for negatives
+
+
+@dataclass
+class AugmentConfig:
+    crop_scale: tuple[float, float] = (0.35, 1.0)
+    flip: bool = True
+    brightness: float = 0.4  # factor range 1 +- brightness
+    contrast: float = 0.4  # factor range 1 +- contrast
+    jitter_prob: float = 0.8
+    blur_prob: float = 0.3
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 600
+    batch_size: int = 128
+    lr: float = 1.5e-3
+    min_lr_ratio: float = 0.01  # final lr = lr * min_lr_ratio
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup_steps: int = 20
+    schedule: Literal["cosine", "wsd"] = "cosine"
+    decay_fraction: float = 0.2  # wsd: share of steps spent decaying at the end
+    grad_clip: float | None = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 1  # how many recent checkpoints stay on disk
+    stop_after: int | None = None  # stop cleanly after this step, keeping the schedule of `steps`
+    log_every: int = 10
+    progress: bool = True
+    threads: int | None = None  # torch intra-op threads; None keeps torch's default
+    device: str = "cpu"  # cpu | cuda | auto
+
+
+@dataclass
+class EvalConfig:
+    knn_k: int = 20
+    knn_temperature: float = 0.07
+    probe_c: float = 1.0  # inverse L2 strength of the logistic-regression probe
+    probe_max_iter: int = 1000
+    baselines: bool = True  # also evaluate raw inputs and a random-init encoder
+    batch_size: int = 512
+
+
+@dataclass
+class Config:
+    method: str = "mae"  # a registered method: mae, simmim, simclr
+    run_dir: str | None = None  # None: runs/<method>-<data>-<time>
+    data: DataConfig = field(default_factory=DataConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
+    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists so the dict round-trips through YAML and JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check `value` against the type hint `hint`, converting where it is lossless."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {hint}")
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"{key}: expected one of {list(choices)}, got {value!r}")
+        return value
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(f"{key}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads '2e-3' (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported config type {hint}")
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass `cls` from a nested dict, naming the dotted key of any error."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'; known here: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = from_dict(hint, value, key + ".")
+        else:
+            kwargs[name] = _coerce(value, hint, key)
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if key not in out:
+            raise ConfigError(f"unknown config key '{prefix}{key}'; known here: {', '.join(sorted(out))}")
+        if isinstance(out[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{prefix}{key}: expected a mapping of settings, got {value!r}")
+            out[key] = _merge(out[key], value, f"{prefix}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """Turn 'train.steps=100' into {'train': {'steps': 100}}; the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override '{text}': value is not valid YAML ({err})") from err
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"override '{text}': empty key part")
+    nested: dict[str, Any] = {parts[-1]: value}
+    for part in reversed(parts[:-1]):
+        nested = {part: nested}
+    return nested
+
+
+def recipe_names() -> list[str]:
+    folder = resources.files("maskfuse") / "recipes"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_recipe(recipe: str | Path) -> dict[str, Any]:
+    """Read a recipe by name (a file in maskfuse/recipes) or by path to a YAML file."""
+    path = Path(recipe)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"recipe file {path} does not exist")
+        text = path.read_text()
+        where = str(path)
+    else:
+        if str(recipe) not in recipe_names():
+            raise ConfigError(f"unknown recipe '{recipe}'; known: {', '.join(recipe_names())}")
+        text = (resources.files("maskfuse") / "recipes" / f"{recipe}.yaml").read_text()
+        where = f"recipe {recipe}"
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{where} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    data.pop("description", None)
+    return data
+
+
+def recipe_description(name: str) -> str:
+    text = (resources.files("maskfuse") / "recipes" / f"{name}.yaml").read_text()
+    return str((yaml.safe_load(text) or {}).get("description", ""))
+
+
+def resolve(
+    recipe: str | Path | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+    data_settings: dict[str, Any] | None = None,
+) -> Config:
+    """Defaults -> `base` (a saved run's config) -> recipe -> `data_settings` -> overrides."""
+    data = Config().to_dict()
+    if base is not None:
+        data = _merge(data, base)
+    if recipe is not None:
+        data = _merge(data, read_recipe(recipe))
+    if data_settings:
+        data = _merge(data, {"data": data_settings})
+    for text in overrides or []:
+        data = _merge(data, parse_override(text))
+    return from_dict(Config, data)

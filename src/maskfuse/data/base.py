@@ -1,0 +1,145 @@
+"""In-memory datasets, their fixed splits, and the spec a model is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from maskfuse.errors import DataError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a tokenizer needs to know about the data, saved with every run.
+
+    Attributes:
+        modality: The batch key and tokenizer name, e.g. "image".
+        shape: Shape of one sample, e.g. (C, H, W).
+        mean: Per-channel mean of the training split, for input standardisation.
+        std: Per-channel std of the training split.
+        num_classes: Number of label classes, or None for unlabeled data.
+        class_names: Names of the classes, when known.
+    """
+
+    modality: str
+    shape: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    num_classes: int | None = None
+    class_names: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "modality": self.modality,
+            "shape": list(self.shape),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "num_classes": self.num_classes,
+            "class_names": list(self.class_names),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataSpec:
+        return cls(
+            modality=d["modality"],
+            shape=tuple(d["shape"]),
+            mean=tuple(d["mean"]),
+            std=tuple(d["std"]),
+            num_classes=d.get("num_classes"),
+            class_names=tuple(d.get("class_names", ())),
+        )
+
+
+@dataclass
+class ArrayDataset:
+    """Samples of one modality held as one tensor, with optional integer labels."""
+
+    inputs: torch.Tensor  # [N, ...] float32
+    labels: torch.Tensor | None = None  # [N] int64
+    modality: str = "image"
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = {self.modality: self.inputs[index]}
+        if self.labels is not None:
+            out["label"] = self.labels[index]
+        return out
+
+
+@dataclass
+class Splits:
+    """A training split, a held-out split and the spec of the data."""
+
+    train: ArrayDataset
+    test: ArrayDataset
+    spec: DataSpec
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def image_splits(
+    train_x: np.ndarray,
+    train_y: np.ndarray | None,
+    test_x: np.ndarray,
+    test_y: np.ndarray | None,
+    source: str,
+    class_names: tuple[str, ...] = (),
+) -> Splits:
+    """Wrap [N, C, H, W] float arrays in [0, 1] as `Splits`, computing the spec."""
+    if train_x.ndim != 4:
+        raise DataError(f"{source}: expected images shaped [N, C, H, W], got {list(train_x.shape)}")
+    if test_x.shape[1:] != train_x.shape[1:]:
+        raise DataError(f"{source}: test images {list(test_x.shape[1:])} differ from train {list(train_x.shape[1:])}")
+    x = torch.as_tensor(train_x, dtype=torch.float32)
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    labels = [y for y in (train_y, test_y) if y is not None]
+    num_classes = int(max(int(y.max()) for y in labels if len(y)) + 1) if labels else None
+    spec = DataSpec(
+        modality="image",
+        shape=tuple(int(s) for s in train_x.shape[1:]),
+        mean=tuple(float(m) for m in mean),
+        std=tuple(float(s) for s in std),
+        num_classes=num_classes,
+        class_names=class_names,
+    )
+
+    def wrap(xs: np.ndarray, ys: np.ndarray | None) -> ArrayDataset:
+        y = None if ys is None else torch.as_tensor(ys, dtype=torch.int64)
+        return ArrayDataset(torch.as_tensor(xs, dtype=torch.float32), y)
+
+    return Splits(wrap(train_x, train_y), wrap(test_x, test_y), spec, source)
+
+
+def fixed_split(
+    x: np.ndarray, y: np.ndarray | None, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """A seeded split, stratified by label when every class has at least two rows."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    if len(x) < 2:
+        raise DataError(f"need at least 2 samples to split into train and test, got {len(x)}")
+    idx = np.arange(len(x))
+    stratify = None
+    if y is not None:
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and round(len(x) * test_fraction) >= len(counts):
+            stratify = y
+    tr, te = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=stratify)
+    tr, te = np.sort(tr), np.sort(te)
+    return x[tr], None if y is None else y[tr], x[te], None if y is None else y[te]
+
+
+def cap(splits: Splits, max_train: int | None, max_test: int | None) -> Splits:
+    """Keep the first rows of each split (the built-in sets come shuffled)."""
+    for name, limit in (("train", max_train), ("test", max_test)):
+        ds = getattr(splits, name)
+        if limit is not None and limit < len(ds):
+            labels = None if ds.labels is None else ds.labels[:limit]
+            setattr(splits, name, ArrayDataset(ds.inputs[:limit], labels, ds.modality))
+    return splits

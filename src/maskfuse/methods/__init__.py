@@ -1,0 +1,8 @@
+"""Methods: thin compositions of tokenizer, sampler, trunk, heads and objectives.
+
+Each method is an `nn.Module` built as `Method(cfg, spec)` with a `backbone`
+attribute (what `load` returns) and `forward(batch) -> LossOutput`.
+Importing this package registers them.
+"""
+
+from maskfuse.methods import mae, simclr, simmim  # noqa: F401

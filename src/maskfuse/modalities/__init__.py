@@ -1,0 +1,3 @@
+"""Per-modality tokenizers: raw input -> `Tokens`. Importing this package registers them."""
+
+from maskfuse.modalities import image  # noqa: F401

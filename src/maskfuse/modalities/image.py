@@ -1,0 +1,106 @@
+"""Images of any size and channel count as a grid of patch tokens (ViT / MAE)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from maskfuse.config import Config
+from maskfuse.data.base import DataSpec
+from maskfuse.errors import ConfigError
+from maskfuse.nn.pos import grid_coords, sincos
+from maskfuse.registry import MODALITIES
+from maskfuse.types import Tokens
+
+
+class ImageTokenizer(nn.Module):
+    """Cut [B, C, H, W] images into p x p patches, embed them linearly, add sin-cos positions.
+
+    Targets are the patch pixels in (row, col, channel) order; with `norm_pix` each
+    patch is normalised by its own mean and std, as in MAE, and `decode` undoes it.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        height: int,
+        width: int,
+        patch_size: int,
+        dim: int,
+        norm_pix: bool = True,
+        mean: tuple[float, ...] | None = None,
+        std: tuple[float, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        if patch_size < 1 or height % patch_size or width % patch_size:
+            raise ConfigError(f"image.patch_size={patch_size} must divide the image size {height}x{width}")
+        self.channels, self.height, self.width, self.patch = channels, height, width, patch_size
+        self.grid = (height // patch_size, width // patch_size)
+        self.norm_pix = norm_pix
+        self.patch_dim = channels * patch_size * patch_size
+        self.proj = nn.Linear(self.patch_dim, dim)
+        nn.init.xavier_uniform_(self.proj.weight.view(dim, -1))
+        nn.init.zeros_(self.proj.bias)
+        # Input standardisation with the training split's channel statistics; saved with
+        # the weights so `embed` standardises new data exactly as in training.
+        self.register_buffer("in_mean", torch.tensor(mean or [0.0] * channels).view(1, channels, 1, 1))
+        self.register_buffer("in_std", torch.tensor(std or [1.0] * channels).view(1, channels, 1, 1))
+        coords = grid_coords(*self.grid)
+        self.register_buffer("coords", coords, persistent=False)
+        self.register_buffer("pos", sincos(coords, dim)[None], persistent=False)
+
+    def patchify(self, images: torch.Tensor) -> torch.Tensor:
+        """[B, C, H, W] -> [B, N, p*p*C]."""
+        b, c, h, w = images.shape
+        if (c, h, w) != (self.channels, self.height, self.width):
+            raise ValueError(
+                f"image tokenizer expects [B, {self.channels}, {self.height}, {self.width}], got {list(images.shape)}"
+            )
+        p, (gh, gw) = self.patch, self.grid
+        x = images.reshape(b, c, gh, p, gw, p).permute(0, 2, 4, 3, 5, 1)  # [B, gh, gw, p, p, C]
+        return x.reshape(b, gh * gw, p * p * c)
+
+    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
+        """[B, N, p*p*C] -> [B, C, H, W]."""
+        b = patches.shape[0]
+        p, (gh, gw), c = self.patch, self.grid, self.channels
+        x = patches.reshape(b, gh, gw, p, p, c).permute(0, 5, 1, 3, 2, 4)  # [B, C, gh, p, gw, p]
+        return x.reshape(b, c, gh * p, gw * p)
+
+    def forward(self, images: torch.Tensor) -> Tokens:
+        patches = self.patchify(images)  # [B, N, P]
+        b, n, _ = patches.shape
+        mean = std = None
+        target = patches
+        if self.norm_pix:
+            mean = patches.mean(dim=-1, keepdim=True)
+            std = (patches.var(dim=-1, keepdim=True, unbiased=False) + 1e-6).sqrt()
+            target = (patches - mean) / std
+        return Tokens(
+            x=self.proj(self.patchify((images - self.in_mean) / self.in_std)),
+            pos=self.pos,
+            coords=self.coords,
+            valid=torch.ones(b, n, dtype=torch.bool, device=images.device),
+            target=target,
+            grid=self.grid,
+            target_mean=mean,
+            target_std=std,
+        )
+
+    def decode(self, target: torch.Tensor, tokens: Tokens | None = None) -> torch.Tensor:
+        """Per-token targets (or predictions of them) back to images [B, C, H, W].
+
+        With normalised targets the patch statistics of `tokens` are put back, so a
+        prediction is drawn at the brightness of the true patch (as MAE's figures do).
+        """
+        if self.norm_pix:
+            if tokens is None or tokens.target_mean is None:
+                raise ValueError("decoding normalised targets needs the Tokens they came from")
+            target = target * tokens.target_std + tokens.target_mean
+        return self.unpatchify(target)
+
+
+@MODALITIES.register("image")
+def build_image_tokenizer(cfg: Config, spec: DataSpec, dim: int) -> ImageTokenizer:
+    channels, height, width = spec.shape
+    return ImageTokenizer(channels, height, width, cfg.image.patch_size, dim, cfg.image.norm_pix, spec.mean, spec.std)

@@ -1,0 +1,1 @@
+"""Neural building blocks shared by every trunk, decoder and head."""

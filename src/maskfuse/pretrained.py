@@ -1,0 +1,62 @@
+"""A trained backbone loaded back from a run directory, ready to embed new data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from maskfuse.config import Config, resolve
+from maskfuse.data.base import DataSpec
+from maskfuse.encoder import Backbone, build_backbone
+from maskfuse.errors import DataError
+from maskfuse.train import checkpoint
+
+
+@dataclass
+class Pretrained:
+    """The backbone of a run's latest checkpoint, with the config and data spec it was trained on."""
+
+    backbone: Backbone
+    config: Config
+    spec: DataSpec
+    step: int
+    path: Path
+
+    @torch.no_grad()
+    def embed(self, inputs: np.ndarray | torch.Tensor, batch_size: int = 512) -> np.ndarray:
+        """Pooled embeddings [N, D] of raw inputs shaped like the training data.
+
+        Images are [N, C, H, W] (or [N, H, W] for one channel) with values in [0, 1],
+        as every maskfuse image source delivers them.
+        """
+        x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs, dtype=torch.float32)
+        shape = tuple(self.spec.shape)
+        if x.dim() == len(shape) and shape[0] == 1:
+            x = x.unsqueeze(1)
+        if tuple(x.shape[1:]) != shape:
+            raise DataError(f"inputs have per-sample shape {list(x.shape[1:])}; this model expects {list(shape)}")
+        self.backbone.eval()
+        device = next(self.backbone.parameters()).device
+        out = [self.backbone(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.backbone.encoder.dim), np.float32)
+
+
+def load(run_dir: str | Path) -> Pretrained:
+    """Load the latest checkpoint of a run directory (weights from safetensors only)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: run directory does not exist")
+    ckpt = checkpoint.latest(run_dir)
+    if ckpt is None:
+        raise DataError(f"{run_dir}: holds no checkpoint (was the run started with maskfuse pretrain?)")
+    cfg_dict, spec_dict = checkpoint.read_config(ckpt)
+    cfg = resolve(base=cfg_dict)
+    spec = DataSpec.from_dict(spec_dict)
+    backbone = build_backbone(cfg, spec)
+    checkpoint.load_weights(backbone, ckpt, prefix="backbone.")
+    backbone.eval()
+    step = int(ckpt.name.split("-")[-1])
+    return Pretrained(backbone, cfg, spec, step, run_dir)

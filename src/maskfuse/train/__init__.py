@@ -1,0 +1,1 @@
+"""Pretraining: optimizer and schedule, the loop, checkpoints and logs."""

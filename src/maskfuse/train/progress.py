@@ -1,0 +1,69 @@
+"""What a run tells the user while it trains: a rich progress bar and metrics.jsonl."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class MetricsLog:
+    """Append-only JSON lines, one per logged step; the source of truth for curves.
+
+    On resume, lines past the resumed step are dropped so the file never holds a step twice.
+    """
+
+    def __init__(self, path: Path, resume_step: int = 0) -> None:
+        self.path = path
+        if path.exists():
+            kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
+            path.write_text("".join(ln + "\n" for ln in kept))
+        self._file = open(path, "a")  # noqa: SIM115  (held open for the run; closed by close())
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class TrainProgress:
+    """Progress bar with loss, samples/s and ETA; a plain line per log step off a terminal."""
+
+    def __init__(self, total: int, start: int, enabled: bool, title: str) -> None:
+        self.console = Console(stderr=True)
+        self.live = enabled and self.console.is_terminal
+        self.enabled = enabled
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[rate]} samples/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not self.live,
+        )
+        self.task = self.bar.add_task(title, total=total, completed=start, loss="-", rate="-")
+        self._t0, self._seen, self.total = time.perf_counter(), 0, total
+
+    def __enter__(self) -> TrainProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def samples_per_s(self, batch: int) -> float:
+        self._seen += batch
+        return self._seen / max(time.perf_counter() - self._t0, 1e-9)
+
+    def update(self, step: int, loss: float, rate: float, log_line: bool) -> None:
+        self.bar.update(self.task, completed=step, loss=f"{loss:.4f}", rate=f"{rate:,.0f}")
+        if log_line and self.enabled and not self.live:
+            self.console.print(f"step {step}/{self.total}  loss {loss:.4f}  {rate:,.0f} samples/s", highlight=False)

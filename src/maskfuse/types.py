@@ -1,0 +1,102 @@
+"""The contracts every component speaks: token bundles, mask plans, encoder outputs, losses.
+
+These four types are the seams of the library. A tokenizer returns `Tokens`, a sampler
+returns a `MaskPlan`, the trunk returns an `EncoderOutput`, an objective returns a
+`LossOutput`. Nothing downstream of a tokenizer knows which modality it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Tokens:
+    """One modality's input as a bundle of tokens.
+
+    Attributes:
+        x: Token embeddings without positions, [B, N, D].
+        pos: Positional embedding to add to `x`, [1 or B, N, D].
+        coords: Per-token coordinates on the token grid, [N, A] (A axes), so any head
+            can build positions of its own width (decoders use this).
+        valid: True for real tokens, False for padding, [B, N].
+        target: Per-token reconstruction target, [B, N, P].
+        grid: Token grid shape, e.g. (H/p, W/p) for images; used to draw targets.
+        target_mean: Per-token mean removed from `target` when targets are normalised,
+            [B, N, 1]; None when targets are raw.
+        target_std: Per-token std that `target` was divided by, [B, N, 1]; None if raw.
+    """
+
+    x: torch.Tensor
+    pos: torch.Tensor
+    coords: torch.Tensor
+    valid: torch.Tensor
+    target: torch.Tensor
+    grid: tuple[int, ...]
+    target_mean: torch.Tensor | None = None
+    target_std: torch.Tensor | None = None
+
+    @property
+    def num_tokens(self) -> int:
+        return self.x.shape[1]
+
+    def embedded(self) -> torch.Tensor:
+        """Token embeddings with positions added, [B, N, D]."""
+        return self.x + self.pos
+
+
+@dataclass
+class MaskPlan:
+    """Which tokens the encoder sees and which it must predict, as index tensors.
+
+    Attributes:
+        keep_idx: Indices of visible tokens, [B, K], sorted ascending per row.
+        pred_idx: Indices of masked (to be predicted) tokens, [B, M], sorted per row.
+        num_tokens: N, the length of the full token sequence.
+    """
+
+    keep_idx: torch.Tensor
+    pred_idx: torch.Tensor
+    num_tokens: int
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """Boolean mask [B, N], True where a token is to be predicted."""
+        b = self.pred_idx.shape[0]
+        m = torch.zeros(b, self.num_tokens, dtype=torch.bool, device=self.pred_idx.device)
+        return m.scatter_(1, self.pred_idx, True)
+
+    @property
+    def ratio(self) -> float:
+        return self.pred_idx.shape[1] / self.num_tokens
+
+    def to(self, device: torch.device | str) -> MaskPlan:
+        return MaskPlan(self.keep_idx.to(device), self.pred_idx.to(device), self.num_tokens)
+
+
+@dataclass
+class EncoderOutput:
+    """Named outputs of the trunk.
+
+    Attributes:
+        tokens: Final-normed patch tokens (cls excluded), [B, N, D].
+        pooled: One embedding per sample, [B, D]: the cls token when the trunk has one,
+            else the mean over valid tokens.
+        valid: Validity of `tokens`, [B, N].
+        cls: The cls token, [B, D], or None when the trunk has none.
+    """
+
+    tokens: torch.Tensor
+    pooled: torch.Tensor
+    valid: torch.Tensor
+    cls: torch.Tensor | None = None
+
+
+@dataclass
+class LossOutput:
+    """A scalar loss and the named floats worth logging beside it."""
+
+    loss: torch.Tensor
+    logs: dict[str, float] = field(default_factory=dict)

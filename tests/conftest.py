@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from maskfuse.config import Config, resolve
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def small_config(method: str = "mae", **sections: str) -> Config:
+    """A seconds-long config on digits; extra overrides as dotted strings."""
+    overrides = [
+        f"method={method}",
+        "train.steps=20",
+        "train.batch_size=32",
+        "train.progress=false",
+        "train.checkpoint_every=10",
+        "train.warmup_steps=2",
+        "model.dim=32",
+        "model.depth=2",
+        "model.heads=2",
+        "decoder.dim=32",
+        "decoder.depth=1",
+        "decoder.heads=2",
+        "contrastive.proj_hidden=32",
+        "contrastive.proj_dim=16",
+        *sections.values(),
+    ]
+    return resolve(overrides=overrides)
+
+
+@pytest.fixture
+def make_config():
+    return small_config
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def require_fashion_mnist() -> None:
+    """Skip off CI when Debian's dataset-fashion-mnist is absent; on CI it must be there."""
+    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{FASHION} missing on CI: .ci/run must apt-get install dataset-fashion-mnist")
+        pytest.skip("dataset-fashion-mnist not installed")

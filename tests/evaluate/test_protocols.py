@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from maskfuse.evaluate import knn_accuracy, linear_probe, rankme
+from maskfuse.evaluate.knn import knn_predict
+
+
+def _clusters(n_per=30, classes=4, dim=8, spread=0.05, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.eye(dim)[:classes] * 3
+    x = torch.cat([c + spread * torch.randn(n_per, dim, generator=g) for c in centers])
+    y = torch.arange(classes).repeat_interleave(n_per)
+    return x, y
+
+
+def test_knn_separable_clusters_is_perfect():
+    x, y = _clusters()
+    xt, yt = _clusters(seed=1)
+    assert knn_accuracy(x, y, xt, yt, k=5) == 1.0
+
+
+def test_knn_matches_naive_weighted_vote():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
+    q = torch.randn(9, 6, generator=g)
+    pred = knn_predict(x, y, q, k=7, temperature=0.1, chunk=4)
+    xn = x / x.norm(dim=1, keepdim=True)
+    for i in range(9):
+        qi = q[i] / q[i].norm()
+        sims = [(float(xn[j] @ qi), int(y[j])) for j in range(40)]
+        votes = [0.0, 0.0, 0.0]
+        for s, label in sorted(sims, reverse=True)[:7]:
+            votes[label] += float(np.exp(s / 0.1))
+        assert int(pred[i]) == int(np.argmax(votes))
+
+
+def test_linear_probe_on_separable_and_shuffled_labels():
+    x, y = _clusters(spread=0.3)
+    xt, yt = _clusters(spread=0.3, seed=2)
+    assert linear_probe(x.numpy(), y.numpy(), xt.numpy(), yt.numpy()) == 1.0
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(400, 8))
+    acc = linear_probe(noise[:300], rng.integers(0, 4, 300), noise[300:], rng.integers(0, 4, 100))
+    assert acc < 0.45  # chance is 0.25
+
+
+def test_rankme_known_values():
+    assert rankme(torch.eye(16)) == pytest.approx(16.0, rel=1e-4)
+    one = torch.randn(50, 1) @ torch.randn(1, 10)
+    assert rankme(one) == pytest.approx(1.0, abs=0.01)
+    s = torch.tensor([3.0, 1.0])  # singular values 3 and 1: p = (.75, .25)
+    expected = float(np.exp(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25))))
+    assert rankme(torch.diag(s)) == pytest.approx(expected, rel=1e-5)

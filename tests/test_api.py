@@ -1,0 +1,30 @@
+import numpy as np
+import torch
+
+import maskfuse
+from maskfuse.data import load_data
+from tests.conftest import small_config
+
+
+def test_load_embed_matches_the_trained_backbone(tmp_path):
+    cfg = small_config("simclr", s="train.steps=4")
+    run = maskfuse.pretrain(cfg, tmp_path / "run")
+    model = maskfuse.load(run)
+    assert model.step == 4 and model.config.method == "simclr"
+    images = load_data(cfg.data).test.inputs[:10]
+    emb = model.embed(images.numpy())
+    assert emb.shape == (10, 32)
+    assert np.allclose(emb, model.embed(images[:, 0]), atol=1e-6)  # [N, H, W] for grey images
+    with torch.no_grad():
+        assert np.allclose(emb, model.backbone(images).numpy(), atol=1e-6)
+
+
+def test_evaluate_runs_and_random_init_is_the_starting_point(tmp_path):
+    cfg = small_config("mae", s="train.steps=2", d="data.max_train=200", t="data.max_test=60")
+    run = maskfuse.pretrain(cfg, tmp_path / "run")
+    report = maskfuse.evaluate(run)
+    rows = report["results"]
+    assert rows["raw input"]["dim"] == 64 and rows["pretrained"]["dim"] == 32
+    for row in rows.values():
+        assert 0.0 <= row["knn"] <= 1.0 and 0.0 <= row["linear"] <= 1.0 and row["rankme"] >= 1.0
+    assert (run / "eval.json").is_file()

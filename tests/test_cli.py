@@ -1,0 +1,72 @@
+import json
+
+import numpy as np
+import pytest
+
+from maskfuse.cli import main
+
+SMALL = [
+    "train.steps=6",
+    "train.batch_size=32",
+    "train.progress=false",
+    "model.dim=32",
+    "model.depth=2",
+    "model.heads=2",
+    "decoder.dim=32",
+    "decoder.depth=1",
+    "data.max_train=300",
+    "data.max_test=100",
+]
+
+
+def test_recipes_lists_each_with_a_line(capsys):
+    assert main(["recipes"]) == 0
+    text = capsys.readouterr().out
+    for name in ("mae", "simmim", "simclr"):
+        assert name in text
+    assert "He et al." in text
+
+
+def test_pretrain_evaluate_embed_end_to_end(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["pretrain", "--recipe", "mae", "--data", "digits", "--out", str(run), *SMALL]) == 0
+    assert (run / "config.yaml").is_file() and (run / "metrics.jsonl").is_file()
+    assert main(["evaluate", str(run)]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert set(report["results"]) == {"raw input", "random init", "pretrained"}
+    assert report["test_rows"] == 100 and report["step"] == 6
+    printed = capsys.readouterr().out
+    knn = report["results"]["pretrained"]["knn"]
+    assert f"{100 * knn:.1f} %" in printed  # the table shows what eval.json holds
+    assert main(["embed", str(run), "--out", str(tmp_path / "e.npy"), "--split", "test"]) == 0
+    emb = np.load(tmp_path / "e.npy")
+    assert emb.shape == (100, 32) and np.isfinite(emb).all()
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    assert main(["embed", str(run), "--out", str(tmp_path / "e.parquet")]) == 0
+    table = pq.read_table(tmp_path / "e.parquet").to_pydict()
+    assert len(table["embedding"]) == 400 and table["split"][0] == "train" and table["label"][0] is not None
+
+
+def test_overrides_before_and_after_options(tmp_path):
+    run = tmp_path / "run"
+    assert main(["pretrain", *SMALL[:3], "--out", str(run), *SMALL[3:], "train.steps=3"]) == 0
+    assert "steps: 3" in (run / "config.yaml").read_text()
+
+
+def test_errors_are_one_clear_line(tmp_path, capsys):
+    assert main(["pretrain", "--recipe", "mae", "train.stepz=3"]) == 2
+    assert "unknown config key 'train.stepz'" in capsys.readouterr().err
+    assert main(["pretrain", "--data", str(tmp_path / "missing"), *SMALL]) == 2
+    assert "no such dataset or path" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "run directory does not exist" in capsys.readouterr().err
+
+
+def test_embed_rejects_data_of_another_shape(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["pretrain", "--out", str(run), *SMALL]) == 0
+    np.savez(tmp_path / "rgb.npz", images=np.zeros((10, 3, 8, 8), np.uint8))
+    assert main(["embed", str(run), "--data", str(tmp_path / "rgb.npz"), "--out", str(tmp_path / "x.npy")]) == 2
+    assert "this model expects [1, 8, 8]" in capsys.readouterr().err

@@ -1,0 +1,107 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import maskfuse
+from maskfuse.errors import ConfigError, TrainingDiverged
+from maskfuse.methods.mae import MAE
+from maskfuse.train import checkpoint, loop
+from tests.conftest import small_config
+
+
+def _losses(run):
+    return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_mae_loss_falls_on_digits(tmp_path):
+    cfg = small_config("mae", s="train.steps=60", l="train.log_every=1", lr="train.lr=2e-3")
+    run = maskfuse.pretrain(cfg, tmp_path / "run")
+    losses = _losses(run)
+    assert len(losses) == 60
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < 0.85 * first, (first, last)
+
+
+def _weights(run):
+    return load_file(str(checkpoint.latest(run) / "model.safetensors"))
+
+
+@pytest.mark.parametrize("method", ["mae", "simmim", "simclr"])
+def test_resume_gives_identical_weights(tmp_path, method):
+    straight = maskfuse.pretrain(small_config(method), tmp_path / "a")
+    cfg = small_config(method, stop="train.stop_after=10")
+    half = maskfuse.pretrain(cfg, tmp_path / "b")
+    assert checkpoint.latest(half).name == "step-0000010"
+    maskfuse.resume(half, ["train.stop_after=null"])
+    a, b = _weights(straight), _weights(half)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    steps = [json.loads(line)["step"] for line in (half / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [10, 20]  # no step logged twice
+
+
+def test_interrupt_saves_and_resume_matches(tmp_path, monkeypatch):
+    straight = maskfuse.pretrain(small_config("mae", c="train.checkpoint_every=100"), tmp_path / "a")
+    real_step, calls = loop.train_step, {"n": 0}
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "train_step", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        maskfuse.pretrain(small_config("mae", c="train.checkpoint_every=100"), tmp_path / "b")
+    assert checkpoint.latest(tmp_path / "b").name == "step-0000007"
+    monkeypatch.setattr(loop, "train_step", real_step)
+    maskfuse.resume(tmp_path / "b")
+    a, b = _weights(straight), _weights(tmp_path / "b")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    real, calls = MAE.forward, {"n": 0}
+
+    def poisoned(self, batch):
+        calls["n"] += 1
+        out = real(self, batch)
+        if calls["n"] == 5:
+            out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(MAE, "forward", poisoned)
+    cfg = small_config("mae", c="train.checkpoint_every=2")
+    with pytest.raises(TrainingDiverged, match=r"loss is nan at step 5.*step-0000004"):
+        maskfuse.pretrain(cfg, tmp_path / "run")
+    kept = checkpoint.latest(tmp_path / "run")
+    assert kept.name == "step-0000004"
+    assert all(torch.isfinite(t).all() for t in load_file(str(kept / "model.safetensors")).values())
+
+
+def test_refuses_to_overwrite_a_run(tmp_path):
+    maskfuse.pretrain(small_config("mae", s="train.steps=2"), tmp_path / "run")
+    with pytest.raises(ConfigError, match="already holds a run"):
+        maskfuse.pretrain(small_config("mae", s="train.steps=2"), tmp_path / "run")
+
+
+def test_resume_rejects_trajectory_changes(tmp_path):
+    run = maskfuse.pretrain(small_config("mae", s="train.steps=2"), tmp_path / "run")
+    with pytest.raises(ConfigError, match="cannot change on resume"):
+        maskfuse.resume(run, ["train.lr=0.1"])
+
+
+def test_batch_larger_than_data_is_named():
+    with pytest.raises(ConfigError, match="train.batch_size=64 exceeds the 50 training rows"):
+        loop.BatchOrder(50, 64, 0)
+
+
+def test_batch_order_is_a_permutation_per_epoch():
+    order = loop.BatchOrder(10, 3, seed=1)
+    epoch0 = torch.cat([order.indices(s) for s in range(3)])
+    assert len(set(epoch0.tolist())) == 9  # no repeats within an epoch
+    again = loop.BatchOrder(10, 3, seed=1)
+    assert torch.equal(again.indices(4), order.indices(4))  # any step, without replay
