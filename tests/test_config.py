@@ -1,7 +1,8 @@
 import pytest
 
-from maskfuse.config import Config, parse_override, recipe_names, resolve
+from maskfuse.config import Config, parse_override, resolve
 from maskfuse.errors import ConfigError
+from maskfuse.recipes import recipe_names
 
 
 def test_defaults_round_trip_through_dict():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from maskfuse import api
-from maskfuse.config import recipe_description, recipe_names, resolve
+from maskfuse.config import Config, resolve
 from maskfuse.data import data_overrides, load_data
 from maskfuse.errors import MaskfuseError
+from maskfuse.recipes import recipe_description, recipe_names
 from maskfuse.train import checkpoint
 
 out = Console()
@@ -103,13 +106,36 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _yaml(value: object) -> str:
+    """A value as it is typed on the command line: true, null, [0.35, 1.0], mae."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def settings_help() -> str:
+    """Every config key with its default, grouped by section, for `pretrain --help`."""
+    lines = ["settings (override as section.key=value; defaults shown):"]
+    for section, values in Config().to_dict().items():
+        if isinstance(values, dict):
+            body = " ".join(f"{k}={_yaml(v)}" for k, v in values.items())
+            lines.append(textwrap.fill(body, 100, initial_indent=f"  {section}: ", subsequent_indent="    "))
+        else:
+            lines.append(f"  {section}={_yaml(values)}")
+    return "\n".join(lines)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="maskfuse", description=__doc__ and "Self-supervised pretraining for any modality."
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    pre = sub.add_parser("pretrain", help="pretrain an encoder", description="Pretrain an encoder from a recipe.")
+    pre = sub.add_parser(
+        "pretrain",
+        help="pretrain an encoder",
+        description="Pretrain an encoder from a recipe.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     pre.add_argument("--recipe", help="recipe name (see `maskfuse recipes`) or path to a YAML file; default mae")
     pre.add_argument("--data", help="dataset name (digits, fashion-mnist), an image folder, or a .npz file")
     pre.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")

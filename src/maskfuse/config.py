@@ -11,13 +11,13 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from maskfuse.errors import ConfigError
+from maskfuse.recipes import read_recipe
 
 
 @dataclass
@@ -105,15 +105,14 @@ class TrainConfig:
     log_every: int = 10
     progress: bool = True
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
-    device: str = "cpu"  # cpu | cuda | auto
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
 
 
 @dataclass
 class EvalConfig:
     knn_k: int = 20
     knn_temperature: float = 0.07
-    probe_c: float = 1.0  # inverse L2 strength of the logistic-regression probe
-    probe_max_iter: int = 1000
+    probe_weight_decays: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)  # L2 grid, best on validation
     baselines: bool = True  # also evaluate raw inputs and a random-init encoder
     batch_size: int = 512
 
@@ -167,6 +166,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if value not in choices:
             raise ConfigError(f"{key}: expected one of {list(choices)}, got {value!r}")
         return value
+    if origin is tuple and typing.get_args(hint)[-1] is Ellipsis:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{key}: expected a non-empty list, got {value!r}")
+        return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         args = typing.get_args(hint)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
@@ -246,39 +250,6 @@ def parse_override(text: str) -> dict[str, Any]:
     for part in reversed(parts[:-1]):
         nested = {part: nested}
     return nested
-
-
-def recipe_names() -> list[str]:
-    folder = resources.files("maskfuse") / "recipes"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def read_recipe(recipe: str | Path) -> dict[str, Any]:
-    """Read a recipe by name (a file in maskfuse/recipes) or by path to a YAML file."""
-    path = Path(recipe)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"recipe file {path} does not exist")
-        text = path.read_text()
-        where = str(path)
-    else:
-        if str(recipe) not in recipe_names():
-            raise ConfigError(f"unknown recipe '{recipe}'; known: {', '.join(recipe_names())}")
-        text = (resources.files("maskfuse") / "recipes" / f"{recipe}.yaml").read_text()
-        where = f"recipe {recipe}"
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{where} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    data.pop("description", None)
-    return data
-
-
-def recipe_description(name: str) -> str:
-    text = (resources.files("maskfuse") / "recipes" / f"{name}.yaml").read_text()
-    return str((yaml.safe_load(text) or {}).get("description", ""))
 
 
 def resolve(

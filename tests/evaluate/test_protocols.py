@@ -4,6 +4,7 @@ import torch
 
 from maskfuse.evaluate import knn_accuracy, linear_probe, rankme
 from maskfuse.evaluate.knn import knn_predict
+from maskfuse.evaluate.linear import fit_logistic
 
 
 def _clusters(n_per=30, classes=4, dim=8, spread=0.05, seed=0):
@@ -38,11 +39,32 @@ def test_knn_matches_naive_weighted_vote():
 def test_linear_probe_on_separable_and_shuffled_labels():
     x, y = _clusters(spread=0.3)
     xt, yt = _clusters(spread=0.3, seed=2)
-    assert linear_probe(x.numpy(), y.numpy(), xt.numpy(), yt.numpy()) == 1.0
-    rng = np.random.default_rng(0)
-    noise = rng.normal(size=(400, 8))
-    acc = linear_probe(noise[:300], rng.integers(0, 4, 300), noise[300:], rng.integers(0, 4, 100))
-    assert acc < 0.45  # chance is 0.25
+    assert linear_probe(x, y, xt, yt).accuracy == 1.0
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(400, 8, generator=g)
+    labels = torch.randint(0, 4, (400,), generator=g)
+    assert linear_probe(noise[:300], labels[:300], noise[300:], labels[300:]).accuracy < 0.45  # chance 0.25
+
+
+def test_logistic_fit_matches_scikit_learn():
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_wine(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    c = 0.5
+    ref = LogisticRegression(C=c, max_iter=5000, tol=1e-10).fit(x, y)
+    # scikit-learn minimises C * sum(CE) + |W|^2 / 2, i.e. mean(CE) + |W|^2 / (2 C N)
+    ws, bs = fit_logistic(torch.tensor(x), torch.tensor(y), 3, (1 / (2 * c * len(x)),), max_iter=500)
+    assert np.allclose(ws[0].numpy(), ref.coef_.T, atol=2e-3)
+    assert np.allclose(bs[0].numpy() - bs[0].numpy().mean(), ref.intercept_ - ref.intercept_.mean(), atol=2e-3)
+
+
+def test_grid_fit_equals_separate_fits():
+    x, y = _clusters(spread=1.5)
+    grid, _ = fit_logistic(x.double(), y, 4, (1e-3, 1e-1), max_iter=300)
+    alone, _ = fit_logistic(x.double(), y, 4, (1e-1,), max_iter=300)
+    assert torch.allclose(grid[1], alone[0], atol=1e-4)
 
 
 def test_rankme_known_values():

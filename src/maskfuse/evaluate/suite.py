@@ -26,9 +26,9 @@ def score(train: torch.Tensor, test: torch.Tensor, splits: Splits, cfg: EvalConf
     tr_y, te_y = splits.train.labels, splits.test.labels
     if tr_y is not None and te_y is not None:
         result["knn"] = knn_accuracy(train, tr_y, test, te_y, cfg.knn_k, cfg.knn_temperature)
-        result["linear"] = linear_probe(
-            train.numpy(), tr_y.numpy(), test.numpy(), te_y.numpy(), cfg.probe_c, cfg.probe_max_iter
-        )
+        probe = linear_probe(train, tr_y, test, te_y, cfg.probe_weight_decays)
+        result["linear"] = probe.accuracy
+        result["linear_weight_decay"] = probe.weight_decay
     return result
 
 
@@ -53,7 +53,8 @@ def evaluate_run(run_dir: Path, cfg: Config | None = None, splits: Splits | None
         "test_rows": len(splits.test),
         "protocols": {
             "knn": f"cosine, k={cfg.eval.knn_k}, temperature={cfg.eval.knn_temperature}",
-            "linear": f"logistic regression on standardised features, C={cfg.eval.probe_c}",
+            "linear": "L-BFGS logistic regression on standardised features; L2 strength from "
+            f"{list(cfg.eval.probe_weight_decays)} chosen on 10 % of the training rows",
             "rankme": "effective rank of the first 10,000 training embeddings",
         },
         "results": rows,

@@ -116,7 +116,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
                 rate = bar.samples_per_s(cfg.train.batch_size)
                 is_log = done % cfg.train.log_every == 0 or done == stop
                 loss = float(out.loss.detach())
-                bar.update(done, loss, rate, is_log)
+                bar.update(done, loss, rate)
                 if is_log:
                     lr = opt.param_groups[0]["lr"]
                     log.write({"step": done, "loss": loss, "lr": lr, "samples_per_s": rate, **out.logs})

@@ -51,6 +51,7 @@ class TrainProgress:
         )
         self.task = self.bar.add_task(title, total=total, completed=start, loss="-", rate="-")
         self._t0, self._seen, self.total = time.perf_counter(), 0, total
+        self._plain_every = max(1, total // 20)  # off a terminal: about 20 lines per run
 
     def __enter__(self) -> TrainProgress:
         self.bar.start()
@@ -63,7 +64,7 @@ class TrainProgress:
         self._seen += batch
         return self._seen / max(time.perf_counter() - self._t0, 1e-9)
 
-    def update(self, step: int, loss: float, rate: float, log_line: bool) -> None:
+    def update(self, step: int, loss: float, rate: float) -> None:
         self.bar.update(self.task, completed=step, loss=f"{loss:.4f}", rate=f"{rate:,.0f}")
-        if log_line and self.enabled and not self.live:
+        if self.enabled and not self.live and (step % self._plain_every == 0 or step == self.total):
             self.console.print(f"step {step}/{self.total}  loss {loss:.4f}  {rate:,.0f} samples/s", highlight=False)
