@@ -70,3 +70,33 @@ def test_embed_rejects_data_of_another_shape(tmp_path, capsys):
     np.savez(tmp_path / "rgb.npz", images=np.zeros((10, 3, 8, 8), np.uint8))
     assert main(["embed", str(run), "--data", str(tmp_path / "rgb.npz"), "--out", str(tmp_path / "x.npy")]) == 2
     assert "this model expects [1, 8, 8]" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    """SIGKILL mid-run, then --resume: the result equals an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+    from safetensors.torch import load_file
+
+    from maskfuse.train import checkpoint
+
+    args = [*SMALL, "train.steps=600", "train.checkpoint_every=5"]
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "maskfuse", "pretrain", "--out", str(run), *args])
+    deadline = time.time() + 120
+    while checkpoint.latest(run) is None and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = checkpoint.latest(run)
+    assert killed_at is not None and killed_at.name != "step-0000600", "the run ended before it could be killed"
+    assert main(["pretrain", "--resume", str(run)]) == 0
+    assert main(["pretrain", "--out", str(tmp_path / "straight"), *args]) == 0
+    a = load_file(str(checkpoint.latest(run) / "model.safetensors"))
+    b = load_file(str(checkpoint.latest(tmp_path / "straight") / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
