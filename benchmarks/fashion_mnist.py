@@ -53,9 +53,9 @@ def main() -> None:
     }
     out = Path(__file__).parent / "results" / f"fashion_mnist_{name}.json"
     out.write_text(json.dumps(result, indent=2))
-    rows = report["results"]
-    for row, r in rows.items():
-        print(f"{row:12s} knn {100 * r['knn']:.1f}  linear {100 * r['linear']:.1f}  rankme {r['rankme']:.1f}")
+    for row, r in report["results"].items():
+        knn, lin, rank = r["knn"]["top1"], r["linear"]["top1"], r["diagnostics"]["rankme"]
+        print(f"{row:12s} knn {100 * knn:.1f}  linear {100 * lin:.1f}  rankme {rank:.1f}")
     print(f"pretraining {train_s:.0f} s; written {out}")
 
 

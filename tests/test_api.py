@@ -24,7 +24,10 @@ def test_evaluate_runs_and_random_init_is_the_starting_point(tmp_path):
     run = maskfuse.pretrain(cfg, tmp_path / "run")
     report = maskfuse.evaluate(run)
     rows = report["results"]
-    assert rows["raw input"]["dim"] == 64 and rows["pretrained"]["dim"] == 32
+    assert rows["raw input"]["diagnostics"]["dim"] == 64 and rows["pretrained"]["diagnostics"]["dim"] == 32
     for row in rows.values():
-        assert 0.0 <= row["knn"] <= 1.0 and 0.0 <= row["linear"] <= 1.0 and row["rankme"] >= 1.0
+        assert 0.0 <= row["knn"]["top1"] <= 1.0 and 0.0 <= row["linear"]["top1"] <= 1.0
+        assert 0.0 <= row["kmeans"]["accuracy"] <= 1.0 and 0.0 <= row["fewshot"]["5-shot"] <= 1.0
+        assert row["diagnostics"]["rankme"] >= 1.0
+    assert rows["pretrained"]["linear"]["pooling"] in ("mean", "mean-last2")
     assert (run / "eval.json").is_file()

@@ -35,8 +35,9 @@ def test_pretrain_evaluate_embed_end_to_end(tmp_path, capsys):
     report = json.loads((run / "eval.json").read_text())
     assert set(report["results"]) == {"raw input", "random init", "pretrained"}
     assert report["test_rows"] == 100 and report["step"] == 6
+    assert report["protocols"] == ["knn", "linear", "kmeans", "fewshot", "diagnostics"]
     printed = capsys.readouterr().out
-    knn = report["results"]["pretrained"]["knn"]
+    knn = report["results"]["pretrained"]["knn"]["top1"]
     assert f"{100 * knn:.1f} %" in printed  # the table shows what eval.json holds
     assert main(["embed", str(run), "--out", str(tmp_path / "e.npy"), "--split", "test"]) == 0
     emb = np.load(tmp_path / "e.npy")
@@ -62,6 +63,20 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
     assert "no such dataset or path" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     assert "run directory does not exist" in capsys.readouterr().err
+
+
+def test_evaluate_protocol_choice_and_compare(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["pretrain", "--out", str(a), *SMALL]) == 0
+    assert main(["pretrain", "--out", str(b), *SMALL, "train.seed=1"]) == 0
+    assert main(["evaluate", str(a), "--protocols", "knn,finetune", "--compare", str(b)]) == 0
+    report = json.loads((a / "eval.json").read_text())
+    assert report["results"]["raw input"]["finetune"] == {"skipped": "needs an encoder"}
+    assert 0.0 <= report["results"]["pretrained"]["finetune"]["top1"] <= 1.0
+    assert 0.0 < report["comparison"]["linear_cka"] < 1.0
+    assert "linear CKA" in capsys.readouterr().out
+    assert main(["evaluate", str(a), "--protocols", "knn,nope"]) == 2
+    assert "unknown evaluation protocol 'nope'" in capsys.readouterr().err
 
 
 def test_embed_rejects_data_of_another_shape(tmp_path, capsys):

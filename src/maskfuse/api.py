@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import maskfuse.evaluate  # noqa: F401  (registers the protocols)
 from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.suite import evaluate_run
@@ -51,9 +52,13 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> Path:
     return fit(resolve(base=saved, overrides=overrides), path, resume=True)
 
 
-def evaluate(run_dir: str | Path) -> dict[str, Any]:
-    """k-NN, linear probe and RankMe of the run and its baselines; also written to eval.json."""
-    return evaluate_run(Path(run_dir))
+def evaluate(
+    run_dir: str | Path, protocols: tuple[str, ...] | None = None, compare: str | Path | None = None
+) -> dict[str, Any]:
+    """Run the evaluation protocols (default: the run's eval.protocols) on the run and its
+    baselines; `compare` adds linear CKA and mutual k-NN against another run. Also
+    written to run_dir/eval.json."""
+    return evaluate_run(Path(run_dir), protocols, Path(compare) if compare else None)
 
 
 __all__ = ["Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume"]

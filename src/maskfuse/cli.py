@@ -17,7 +17,9 @@ from maskfuse import api
 from maskfuse.config import Config, resolve
 from maskfuse.data import data_overrides, load_data
 from maskfuse.errors import MaskfuseError
+from maskfuse.evaluate.suite import headline_rows
 from maskfuse.recipes import recipe_description, recipe_names
+from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 out = Console()
@@ -39,21 +41,24 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def results_table(report: dict) -> Table:
-    table = Table(
-        title=f"{report['method']} on {report['data']} (step {report['step']}, test rows {report['test_rows']})"
-    )
-    table.add_column("features")
-    for col in ("k-NN", "linear probe", "RankMe", "dim"):
+    title = f"{report['method']} on {report['data']} (step {report['step']}, test rows {report['test_rows']})"
+    table = Table(title=escape(title))
+    columns, rows = headline_rows(report)
+    table.add_column("features", no_wrap=True)
+    for col in columns:
         table.add_column(col, justify="right")
-    for name, r in report["results"].items():
-        acc = [f"{100 * r[k]:.1f} %" if k in r else "n/a (no labels)" for k in ("knn", "linear")]
-        table.add_row(name, *acc, f"{r['rankme']:.1f}", str(r["dim"]))
+    for name, cells in rows.items():
+        table.add_row(escape(name), *cells)
     return table
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    report = api.evaluate(args.run)
+    protocols = tuple(p.strip() for p in args.protocols.split(",") if p.strip()) if args.protocols else None
+    report = api.evaluate(args.run, protocols, args.compare)
     out.print(results_table(report))
+    if "comparison" in report:
+        c = report["comparison"]
+        out.print(f"vs {escape(c['other'])}: linear CKA {c['linear_cka']:.3f}, mutual 10-NN {c['mutual_knn@10']:.3f}")
     out.print(f"written: {Path(args.run) / 'eval.json'}")
     return 0
 
@@ -143,8 +148,13 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=200 model.size=tiny")
     pre.set_defaults(func=cmd_pretrain)
 
-    ev = sub.add_parser("evaluate", help="k-NN, linear probe and RankMe against baselines")
+    ev = sub.add_parser("evaluate", help="k-NN, linear probe, k-means, few-shot, diagnostics vs baselines")
     ev.add_argument("run", help="run directory")
+    ev.add_argument(
+        "--protocols",
+        help=f"comma-separated, from: {', '.join(EVALUATIONS.names())}; default the run's eval.protocols",
+    )
+    ev.add_argument("--compare", metavar="OTHER_RUN", help="also report linear CKA and mutual k-NN against this run")
     ev.set_defaults(func=cmd_evaluate)
 
     em = sub.add_parser("embed", help="write embeddings of a dataset to .npy or .parquet")

@@ -110,11 +110,21 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    knn_k: int = 20
+    protocols: tuple[str, ...] = ("knn", "linear", "kmeans", "fewshot", "diagnostics")  # also: logreg, finetune
+    knn_k: int = 20  # the k the results table shows
+    knn_grid: tuple[int, ...] = (1, 5, 10, 20, 50, 100)  # every k reported in eval.json
     knn_temperature: float = 0.07
     probe_weight_decays: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)  # L2 grid, best on validation
+    probe_last_n: int = 4  # linear probe also tries the concatenated means of the last n blocks
+    kmeans_restarts: int = 3
+    fewshot_shots: tuple[int, ...] = (1, 5, 10)
+    fewshot_episodes: int = 20
+    finetune_epochs: int = 10
+    finetune_lr: float = 5e-4
+    diagnostics_rows: int = 2000  # rows used for alignment / uniformity
     baselines: bool = True  # also evaluate raw inputs and a random-init encoder
     batch_size: int = 512
+    seed: int = 0
 
 
 @dataclass

@@ -43,6 +43,12 @@ def trunk_size(cfg: ModelConfig) -> TrunkSize:
     return size
 
 
+def masked_mean(tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean over valid tokens: [B, N, D], [B, N] -> [B, D]."""
+    w = valid.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * w).sum(1) / w.sum(1).clamp_min(1.0)
+
+
 class Encoder(nn.Module):
     """Transformer trunk over already-embedded tokens (positions added by the caller).
 
@@ -70,22 +76,27 @@ class Encoder(nn.Module):
         Returns:
             EncoderOutput with patch tokens [B, N, D] and a pooled embedding [B, D].
         """
+        x, valid, full_valid = self._prepend_cls(x, valid)
+        return self._outputs(self.trunk(x, full_valid), valid)
+
+    def forward_intermediates(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> list[EncoderOutput]:
+        """Named outputs after every block (each through the final norm), for probes."""
+        x, valid, full_valid = self._prepend_cls(x, valid)
+        return [self._outputs(h, valid) for h in self.trunk.hidden_states(x, full_valid)]
+
+    def _prepend_cls(self, x: torch.Tensor, valid: torch.Tensor | None):
         b, n, _ = x.shape
         if valid is None:
             valid = torch.ones(b, n, dtype=torch.bool, device=x.device)
-        if self.cls is not None:
-            x = torch.cat([self.cls.expand(b, -1, -1), x], dim=1)
-            full_valid = torch.cat([valid.new_ones(b, 1), valid], dim=1)
-        else:
-            full_valid = valid
-        h = self.trunk(x, full_valid)
+        if self.cls is None:
+            return x, valid, valid
+        x = torch.cat([self.cls.expand(b, -1, -1), x], dim=1)
+        return x, valid, torch.cat([valid.new_ones(b, 1), valid], dim=1)
+
+    def _outputs(self, h: torch.Tensor, valid: torch.Tensor) -> EncoderOutput:
         cls = h[:, 0] if self.cls is not None else None
         tokens = h[:, 1:] if self.cls is not None else h
-        if cls is not None:
-            pooled = cls
-        else:
-            w = valid.unsqueeze(-1).to(tokens.dtype)  # [B, N, 1]
-            pooled = (tokens * w).sum(1) / w.sum(1).clamp_min(1.0)
+        pooled = cls if cls is not None else masked_mean(tokens, valid)
         return EncoderOutput(tokens=tokens, pooled=pooled, valid=valid, cls=cls)
 
 
@@ -100,6 +111,10 @@ class Backbone(nn.Module):
     def forward_features(self, raw: torch.Tensor) -> EncoderOutput:
         tokens = self.tokenizer(raw)
         return self.encoder(tokens.embedded(), tokens.valid)
+
+    def forward_intermediates(self, raw: torch.Tensor) -> list[EncoderOutput]:
+        tokens = self.tokenizer(raw)
+        return self.encoder.forward_intermediates(tokens.embedded(), tokens.valid)
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         """Pooled embedding [B, D] of unmasked input."""

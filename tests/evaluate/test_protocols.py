@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from maskfuse.evaluate import knn_accuracy, linear_probe, rankme
-from maskfuse.evaluate.knn import knn_predict
+from maskfuse.evaluate.knn import knn_predict_grid
 from maskfuse.evaluate.linear import fit_logistic
 
 
@@ -25,7 +25,7 @@ def test_knn_matches_naive_weighted_vote():
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
     q = torch.randn(9, 6, generator=g)
-    pred = knn_predict(x, y, q, k=7, temperature=0.1, chunk=4)
+    pred = knn_predict_grid(x, y, q, (3, 7), temperature=0.1, chunk=4)[7]
     xn = x / x.norm(dim=1, keepdim=True)
     for i in range(9):
         qi = q[i] / q[i].norm()

@@ -1,11 +1,76 @@
-"""Frozen features of a dataset: pooled embeddings of a backbone, or the raw inputs."""
+"""Frozen features of a dataset, computed once and shared by every protocol."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from maskfuse.data.base import ArrayDataset
+from maskfuse.data.base import ArrayDataset, Splits
+from maskfuse.encoder import Backbone, masked_mean
+
+
+@dataclass
+class FeatureSet:
+    """One feature extractor's embeddings of both splits.
+
+    Attributes:
+        name: Row name in the results ("raw input", "random init", "pretrained").
+        splits: The data the features came from.
+        featurize: Raw batch -> pooled features, for protocols that need new inputs
+            (augmented views for alignment).
+        train: Pooled training features [N, D].
+        test: Pooled test features [M, D].
+        variants: Pooling name -> (train, test) features, for the linear-probe grid.
+        backbone: The encoder, or None for raw inputs (fine-tuning needs it).
+    """
+
+    name: str
+    splits: Splits
+    featurize: Callable[[torch.Tensor], torch.Tensor]
+    train: torch.Tensor
+    test: torch.Tensor
+    variants: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    backbone: Backbone | None = None
+
+    @property
+    def train_labels(self) -> torch.Tensor | None:
+        return self.splits.train.labels
+
+    @property
+    def test_labels(self) -> torch.Tensor | None:
+        return self.splits.test.labels
+
+    @property
+    def labeled(self) -> bool:
+        return self.train_labels is not None and self.test_labels is not None
+
+
+def raw_features(data: ArrayDataset) -> torch.Tensor:
+    """The inputs flattened to [N, prod(shape)]: the no-learning baseline."""
+    return data.inputs.reshape(len(data), -1)
+
+
+def raw_feature_set(splits: Splits) -> FeatureSet:
+    train, test = raw_features(splits.train), raw_features(splits.test)
+    return FeatureSet("raw input", splits, lambda x: x.reshape(len(x), -1), train, test, {"pixels": (train, test)})
+
+
+@torch.no_grad()
+def pooling_variants(backbone: Backbone, x: torch.Tensor, last_n: int) -> dict[str, torch.Tensor]:
+    """Poolings of one batch: mean of final tokens, the cls token, and the concatenated
+    token means of the last `last_n` blocks (DINOv2's linear-probe features)."""
+    states = backbone.forward_intermediates(x)
+    final = states[-1]
+    out = {"mean": masked_mean(final.tokens, final.valid)}
+    if final.cls is not None:
+        out["cls"] = final.cls
+    n = min(last_n, len(states))
+    if n > 1:
+        out[f"mean-last{n}"] = torch.cat([masked_mean(s.tokens, s.valid) for s in states[-n:]], dim=1)
+    return out
 
 
 @torch.no_grad()
@@ -19,6 +84,25 @@ def embed_dataset(backbone: nn.Module, data: ArrayDataset, batch_size: int = 512
     return torch.cat(out)
 
 
-def raw_features(data: ArrayDataset) -> torch.Tensor:
-    """The inputs flattened to [N, prod(shape)]: the no-learning baseline."""
-    return data.inputs.reshape(len(data), -1)
+@torch.no_grad()
+def backbone_feature_set(name: str, backbone: Backbone, splits: Splits, batch_size: int, last_n: int) -> FeatureSet:
+    """Pooled features and every pooling variant of both splits, in one pass per split."""
+    backbone.eval()
+    device = next(backbone.parameters()).device
+    per_split = []
+    for data in (splits.train, splits.test):
+        chunks: dict[str, list[torch.Tensor]] = {}
+        pooled = []
+        for i in range(0, len(data), batch_size):
+            x = data.inputs[i : i + batch_size].to(device)
+            pooled.append(backbone(x).cpu())
+            for key, value in pooling_variants(backbone, x, last_n).items():
+                chunks.setdefault(key, []).append(value.cpu())
+        per_split.append((torch.cat(pooled), {k: torch.cat(v) for k, v in chunks.items()}))
+    (train, tr_var), (test, te_var) = per_split
+    variants = {k: (tr_var[k], te_var[k]) for k in tr_var}
+
+    def featurize(x: torch.Tensor) -> torch.Tensor:
+        return backbone(x.to(device)).cpu()
+
+    return FeatureSet(name, splits, featurize, train, test, variants, backbone)

@@ -1,38 +1,55 @@
-"""Weighted k-nearest-neighbour classification on cosine similarity."""
+"""Weighted k-nearest-neighbour classification on cosine similarity, over a grid of k."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from maskfuse.config import EvalConfig
+from maskfuse.evaluate.features import FeatureSet
+from maskfuse.evaluate.protocol import protocol
 
-def knn_predict(
+
+def knn_predict_grid(
     train: torch.Tensor,
     train_labels: torch.Tensor,
     test: torch.Tensor,
-    k: int = 20,
+    ks: tuple[int, ...],
     temperature: float = 0.07,
-    chunk: int = 2048,
-) -> torch.Tensor:
-    """Predicted labels [M] for test embeddings [M, D] from train embeddings [N, D].
+    chunk: int = 1024,
+) -> dict[int, torch.Tensor]:
+    """Predicted labels [M] for every k in `ks`, from one top-k search.
 
     Each of the k most cosine-similar training rows votes for its label with weight
-    exp(similarity / temperature), as in InstDisc and DINO. Test rows are processed in
-    chunks so memory stays at chunk x N.
+    exp(similarity / temperature), as in InstDisc and DINO. Test rows go in chunks, so
+    memory stays at chunk x N; the search for the largest k serves every smaller one.
     """
     if temperature <= 0:
         raise ValueError(f"knn temperature must be > 0, got {temperature}")
-    k = min(k, train.shape[0])
+    if not ks or min(ks) < 1:
+        raise ValueError(f"k must be >= 1, got {ks}")
+    kmax = min(max(ks), train.shape[0])
     num_classes = int(train_labels.max()) + 1
     train_n = F.normalize(train.float(), dim=1)
-    preds = []
+    chunk = max(1, min(chunk, 2**24 // (kmax * num_classes)))  # keeps the vote tensor near 64 MB
+    preds: dict[int, list[torch.Tensor]] = {k: [] for k in ks}
     for start in range(0, test.shape[0], chunk):
         q = F.normalize(test[start : start + chunk].float(), dim=1)
-        sims, idx = (q @ train_n.T).topk(k, dim=1)  # [c, k]
-        votes = torch.zeros(q.shape[0], num_classes, dtype=sims.dtype, device=sims.device)
-        votes.scatter_add_(1, train_labels[idx], (sims / temperature).exp())
-        preds.append(votes.argmax(dim=1))
-    return torch.cat(preds)
+        sims, idx = (q @ train_n.T).topk(kmax, dim=1)  # [c, kmax], most similar first
+        weights = (sims / temperature).exp()
+        onehot = F.one_hot(train_labels[idx], num_classes).to(weights.dtype)  # [c, kmax, C]
+        cumulative = (weights.unsqueeze(-1) * onehot).cumsum(dim=1)  # votes of the first j neighbours
+        for k in ks:
+            preds[k].append(cumulative[:, min(k, kmax) - 1].argmax(dim=1))
+    return {k: torch.cat(v) for k, v in preds.items()}
+
+
+def knn_predict(
+    train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor, k: int = 20, temperature: float = 0.07
+) -> torch.Tensor:
+    return knn_predict_grid(train, train_labels, test, (k,), temperature)[k]
 
 
 def knn_accuracy(
@@ -44,5 +61,12 @@ def knn_accuracy(
     temperature: float = 0.07,
 ) -> float:
     """Share of test rows whose k-NN vote equals their label."""
-    pred = knn_predict(train, train_labels, test, k, temperature)
-    return float((pred == test_labels).float().mean())
+    return float((knn_predict(train, train_labels, test, k, temperature) == test_labels).float().mean())
+
+
+@protocol("knn", headline="top1", column="k-NN")
+def evaluate_knn(fs: FeatureSet, cfg: EvalConfig) -> dict[str, Any]:
+    ks = tuple(sorted(set(cfg.knn_grid) | {cfg.knn_k}))
+    preds = knn_predict_grid(fs.train, fs.train_labels, fs.test, ks, cfg.knn_temperature)
+    accs = {f"k={k}": float((p == fs.test_labels).float().mean()) for k, p in preds.items()}
+    return {"top1": accs[f"k={cfg.knn_k}"], "k": cfg.knn_k, **accs}

@@ -9,10 +9,16 @@ cores the whole grid takes half the time of one scikit-learn lbfgs fit
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from maskfuse.config import EvalConfig
+from maskfuse.evaluate.features import FeatureSet
+from maskfuse.evaluate.protocol import protocol
 
 
 @dataclass
@@ -57,6 +63,12 @@ def _accuracy(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor
     return float(((x @ w + b).argmax(1) == y).float().mean())
 
 
+def _standardise(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x, xt = train.float(), test.float()
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    return (x - mean) / std, (xt - mean) / std
+
+
 def linear_probe(
     train: torch.Tensor,
     train_labels: torch.Tensor,
@@ -67,9 +79,7 @@ def linear_probe(
     seed: int = 0,
 ) -> ProbeResult:
     """Test accuracy of the logistic-regression probe whose L2 strength won on validation."""
-    x, xt = train.float(), test.float()
-    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
-    x, xt = (x - mean) / std, (xt - mean) / std
+    x, xt = _standardise(train, test)
     k = int(max(train_labels.max(), test_labels.max())) + 1
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_val = max(1, int(len(x) * val_fraction))
@@ -79,3 +89,34 @@ def linear_probe(
     best = max(range(len(scores)), key=lambda i: (scores[i], weight_decays[i]))
     ws, bs = fit_logistic(x, train_labels, k, (weight_decays[best],))
     return ProbeResult(_accuracy(ws[0], bs[0], xt, test_labels), weight_decays[best], scores[best])
+
+
+@protocol("linear", headline="top1", column="linear probe")
+def evaluate_linear(fs: FeatureSet, cfg: EvalConfig) -> dict[str, Any]:
+    """The L2 grid for every pooling variant; the pooling whose best validation score is
+    highest is the one reported (ties go to the first, the default pooling)."""
+    results = {}
+    for name, (train, test) in (fs.variants or {"pooled": (fs.train, fs.test)}).items():
+        results[name] = linear_probe(train, fs.train_labels, test, fs.test_labels, cfg.probe_weight_decays)
+    best = max(results, key=lambda n: results[n].val_accuracy)
+    return {
+        "top1": results[best].accuracy,
+        "pooling": best,
+        "weight_decay": results[best].weight_decay,
+        "val_accuracy": {n: r.val_accuracy for n, r in results.items()},
+        "test_accuracy": {n: r.accuracy for n, r in results.items()},
+    }
+
+
+@protocol("logreg", headline="top1", column="sklearn logreg")
+def evaluate_sklearn_logreg(fs: FeatureSet, cfg: EvalConfig) -> dict[str, Any]:
+    """scikit-learn's LogisticRegression (lbfgs, C = 1) on standardised pooled features: a
+    reference implementation beside the torch probe."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    x, xt = _standardise(fs.train, fs.test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=1.0, max_iter=1000).fit(x.numpy(), fs.train_labels.numpy())
+    return {"top1": float((clf.predict(xt.numpy()) == fs.test_labels.numpy()).mean()), "C": 1.0}

@@ -1,4 +1,8 @@
-"""Evaluate a run against baselines: raw inputs, the random-init encoder, the pretrained one."""
+"""Evaluate a run against baselines: raw inputs, the random-init encoder, the pretrained one.
+
+Features are computed once per model and shared by every protocol; results go to
+eval.json as results[row][protocol] = {metric: value}.
+"""
 
 from __future__ import annotations
 
@@ -7,64 +11,91 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from maskfuse.build import build_method
-from maskfuse.config import Config, EvalConfig
+from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
-from maskfuse.evaluate.features import embed_dataset, raw_features
-from maskfuse.evaluate.knn import knn_accuracy
-from maskfuse.evaluate.linear import linear_probe
-from maskfuse.evaluate.rankme import rankme
-from maskfuse.pretrained import load
+from maskfuse.errors import ConfigError
+from maskfuse.evaluate.alignment import linear_cka, mutual_knn
+from maskfuse.evaluate.features import FeatureSet, backbone_feature_set, embed_dataset, raw_feature_set
+from maskfuse.evaluate.protocol import Protocol
+from maskfuse.pretrained import Pretrained, load
+from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 
-def score(train: torch.Tensor, test: torch.Tensor, splits: Splits, cfg: EvalConfig) -> dict[str, float]:
-    """k-NN and linear-probe accuracy (when labels exist) and RankMe of one feature set."""
-    result = {"rankme": rankme(train[:10000]), "dim": int(train.shape[1])}
-    tr_y, te_y = splits.train.labels, splits.test.labels
-    if tr_y is not None and te_y is not None:
-        result["knn"] = knn_accuracy(train, tr_y, test, te_y, cfg.knn_k, cfg.knn_temperature)
-        probe = linear_probe(train, tr_y, test, te_y, cfg.probe_weight_decays)
-        result["linear"] = probe.accuracy
-        result["linear_weight_decay"] = probe.weight_decay
-    return result
+def feature_sets(model: Pretrained, cfg: Config, splits: Splits) -> list[FeatureSet]:
+    """The pretrained encoder's features, and with cfg.eval.baselines the two baselines."""
+    e = cfg.eval
+    sets = []
+    if e.baselines:
+        sets.append(raw_feature_set(splits))
+        init = build_method(cfg, model.spec).backbone  # the exact weights pretraining started from
+        sets.append(backbone_feature_set("random init", init, splits, e.batch_size, e.probe_last_n))
+    sets.append(backbone_feature_set("pretrained", model.backbone, splits, e.batch_size, e.probe_last_n))
+    return sets
 
 
-def evaluate_run(run_dir: Path, cfg: Config | None = None, splits: Splits | None = None) -> dict[str, Any]:
+def run_protocols(fs: FeatureSet, names: tuple[str, ...], cfg: Config) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        proto: Protocol = EVALUATIONS.get(name)
+        reason = proto.applies(fs)
+        out[name] = {"skipped": reason} if reason else proto.run(fs, cfg.eval)
+    return out
+
+
+def compare_runs(model: Pretrained, other_dir: Path, splits: Splits, batch_size: int) -> dict[str, Any]:
+    """Linear CKA and mutual k-NN between two runs' embeddings of this run's test split."""
+    other = load(other_dir)
+    if tuple(other.spec.shape) != tuple(model.spec.shape):
+        raise ConfigError(f"{other_dir} was trained on inputs {other.spec.shape}, this run on {model.spec.shape}")
+    a = embed_dataset(model.backbone, splits.test, batch_size)
+    b = embed_dataset(other.backbone, splits.test, batch_size)
+    return {"other": str(other_dir), "linear_cka": linear_cka(a, b), "mutual_knn@10": mutual_knn(a, b, 10)}
+
+
+def evaluate_run(
+    run_dir: Path, protocols: tuple[str, ...] | None = None, compare: Path | None = None
+) -> dict[str, Any]:
     """Score the run's latest checkpoint (and baselines) on its held-out split; write eval.json."""
     t0 = time.perf_counter()
     model = load(run_dir)
-    cfg = cfg or model.config
-    splits = splits or load_data(cfg.data)
-    rows: dict[str, dict[str, float]] = {}
-    if cfg.eval.baselines:
-        rows["raw input"] = score(raw_features(splits.train), raw_features(splits.test), splits, cfg.eval)
-        init = build_method(cfg, model.spec).backbone  # the exact weights pretraining started from
-        rows["random init"] = score(*_embed(init, splits, cfg), splits, cfg.eval)
-    rows["pretrained"] = score(*_embed(model.backbone, splits, cfg), splits, cfg.eval)
-    report = {
+    cfg = model.config
+    names = tuple(protocols or cfg.eval.protocols)
+    for name in names:
+        EVALUATIONS.get(name)  # unknown names fail before any work
+    splits = load_data(cfg.data)
+    results = {fs.name: run_protocols(fs, names, cfg) for fs in feature_sets(model, cfg, splits)}
+    report: dict[str, Any] = {
         "run": str(run_dir),
         "method": cfg.method,
         "data": splits.source,
         "step": model.step,
         "train_rows": len(splits.train),
         "test_rows": len(splits.test),
-        "protocols": {
-            "knn": f"cosine, k={cfg.eval.knn_k}, temperature={cfg.eval.knn_temperature}",
-            "linear": "L-BFGS logistic regression on standardised features; L2 strength from "
-            f"{list(cfg.eval.probe_weight_decays)} chosen on 10 % of the training rows",
-            "rankme": "effective rank of the first 10,000 training embeddings",
-        },
-        "results": rows,
-        "seconds": round(time.perf_counter() - t0, 2),
+        "protocols": list(names),
+        "results": results,
     }
+    if compare is not None:
+        report["comparison"] = compare_runs(model, Path(compare), splits, cfg.eval.batch_size)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
     checkpoint.write_text_atomic(Path(run_dir) / "eval.json", json.dumps(report, indent=2))
     return report
 
 
-def _embed(backbone: torch.nn.Module, splits: Splits, cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
-    return embed_dataset(backbone, splits.train, cfg.eval.batch_size), embed_dataset(
-        backbone, splits.test, cfg.eval.batch_size
-    )
+def headline_rows(report: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Column titles and, per row, the formatted headline of each protocol (for tables)."""
+    names = report["protocols"]
+    columns = [EVALUATIONS.get(n).column for n in names]
+    rows = {}
+    for row, per_protocol in report["results"].items():
+        cells = []
+        for name in names:
+            proto, result = EVALUATIONS.get(name), per_protocol[name]
+            if "skipped" in result:
+                cells.append("n/a")  # eval.json says why
+            else:
+                value = result[proto.headline]
+                cells.append(f"{100 * value:.1f} %" if proto.percent else f"{value:.2f}")
+        rows[row] = cells
+    return columns, rows

@@ -59,6 +59,15 @@ class Transformer(nn.Module):
             x = block(x, key_valid)
         return self.norm(x)
 
+    def hidden_states(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Every block's output passed through the final norm, [B, N, D] each (for probes)."""
+        key_valid = None if valid is None or bool(valid.all()) else valid
+        states = []
+        for block in self.blocks:
+            x = block(x, key_valid)
+            states.append(self.norm(x))
+        return states
+
 
 def init_weights(module: nn.Module) -> None:
     """MAE's init: xavier-uniform linears with zero bias, unit LayerNorms."""
