@@ -115,3 +115,12 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     a = load_file(str(checkpoint.latest(run) / "model.safetensors"))
     b = load_file(str(checkpoint.latest(tmp_path / "straight") / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_report_command(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["pretrain", "--recipe", "simclr", "--out", str(run), *SMALL]) == 0
+    assert main(["report", str(run)]) == 0  # evaluates first: the run has no eval.json yet
+    assert (run / "eval.json").is_file() and (run / "report" / "report.html").is_file()
+    assert "report.html" in capsys.readouterr().out
+    assert main(["report", str(run), "--map", "tsne"]) == 0

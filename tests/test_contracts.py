@@ -63,3 +63,6 @@ def test_method_contract(name, cls_token, digits):
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, f"{name}: parameters without a finite gradient: {missing}"
     assert model.backbone(batch["image"]).shape == (16, model.backbone.encoder.dim)
+    pictures = model.pictures(batch)  # every method shows the report what it does
+    assert "input" in pictures and len(pictures) >= 2
+    assert all(p.shape == batch["image"].shape and torch.isfinite(p).all() for p in pictures.values())

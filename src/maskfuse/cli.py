@@ -101,6 +101,14 @@ def write_parquet(target: Path, embeddings: list, parts: list, names: list[str])
     tmp.replace(target)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from maskfuse.report import build_report  # matplotlib loads only when a report is made
+
+    path = build_report(args.run, projection=args.map)
+    out.print(f"report: {path}")
+    return 0
+
+
 def cmd_recipes(args: argparse.Namespace) -> int:
     table = Table(title="recipes (maskfuse pretrain --recipe NAME)")
     table.add_column("name")
@@ -163,6 +171,11 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--out", required=True, help="output file, .npy (embeddings) or .parquet (with labels)")
     em.add_argument("--split", choices=("train", "test", "all"), default="all")
     em.set_defaults(func=cmd_embed)
+
+    rp = sub.add_parser("report", help="write report.html with curves, reconstructions, masks and an embedding map")
+    rp.add_argument("run", help="run directory (evaluated first if it has no eval.json)")
+    rp.add_argument("--map", default="pca", choices=("pca", "tsne", "umap"), help="2-D projection of the embeddings")
+    rp.set_defaults(func=cmd_report)
 
     rc = sub.add_parser("recipes", help="list the recipes")
     rc.set_defaults(func=cmd_recipes)

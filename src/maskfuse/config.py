@@ -103,6 +103,8 @@ class TrainConfig:
     keep_checkpoints: int = 1  # how many recent checkpoints stay on disk
     stop_after: int | None = None  # stop cleanly after this step, keeping the schedule of `steps`
     log_every: int = 10
+    monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
+    monitor_rows: int = 1000
     progress: bool = True
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N

@@ -105,3 +105,29 @@ def test_batch_order_is_a_permutation_per_epoch():
     assert len(set(epoch0.tolist())) == 9  # no repeats within an epoch
     again = loop.BatchOrder(10, 3, seed=1)
     assert torch.equal(again.indices(4), order.indices(4))  # any step, without replay
+
+
+def test_monitors_are_logged_and_never_change_training(tmp_path):
+    quiet = maskfuse.pretrain(small_config("simclr", m="train.monitor_every=0"), tmp_path / "a")
+    watched = maskfuse.pretrain(small_config("simclr", m="train.monitor_every=5"), tmp_path / "b")
+    a, b = _weights(quiet), _weights(watched)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    records = [json.loads(line) for line in (watched / "metrics.jsonl").read_text().splitlines()]
+    monitored = [r for r in records if "monitor/rankme" in r]
+    assert [r["step"] for r in monitored] == [5, 10, 15, 20]
+    assert all(0 <= r["monitor/knn"] <= 1 and r["monitor/rankme"] >= 1 for r in monitored)
+    assert not any("monitor/rankme" in json.loads(x) for x in (quiet / "metrics.jsonl").read_text().splitlines())
+
+
+def test_collapse_is_flagged():
+    from maskfuse.data import load_data
+    from maskfuse.evaluate.monitor import OnlineMonitor
+
+    cfg = small_config("mae")
+    splits = load_data(cfg.data)
+    backbone = maskfuse.build.build_method(cfg, splits.spec).backbone
+    monitor = OnlineMonitor(splits, rows=100)
+    assert monitor(backbone)["monitor/collapse"] is False
+    with torch.no_grad():
+        backbone.encoder.trunk.norm.weight.zero_()  # every embedding becomes the same vector
+    assert monitor(backbone)["monitor/collapse"] is True

@@ -64,6 +64,11 @@ class ArrayDataset:
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
+    def head(self, rows: int) -> ArrayDataset:
+        """The first `rows` samples (all of them if there are fewer)."""
+        labels = None if self.labels is None else self.labels[:rows]
+        return ArrayDataset(self.inputs[:rows], labels, self.modality)
+
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {self.modality: self.inputs[index]}
         if self.labels is not None:
@@ -140,6 +145,5 @@ def cap(splits: Splits, max_train: int | None, max_test: int | None) -> Splits:
     for name, limit in (("train", max_train), ("test", max_test)):
         ds = getattr(splits, name)
         if limit is not None and limit < len(ds):
-            labels = None if ds.labels is None else ds.labels[:limit]
-            setattr(splits, name, ArrayDataset(ds.inputs[:limit], labels, ds.modality))
+            setattr(splits, name, ds.head(limit))
     return splits

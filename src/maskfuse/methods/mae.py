@@ -45,7 +45,17 @@ class MAE(nn.Module):
         return self.head(self.decoder(full + self.decoder_pos, tokens.valid))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        tokens = self.backbone.tokenizer(batch[self.modality])
-        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid).to(tokens.x.device)
-        pred = self.predict(tokens, plan)
+        tokens, plan, pred = self._run(batch[self.modality])
         return self.objective(pred, tokens.target, plan.mask, tokens.valid)
+
+    @torch.no_grad()
+    def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Named rows of images for the report: input, masked input, reconstruction."""
+        x = batch[self.modality]
+        tokens, plan, pred = self._run(x)
+        return self.backbone.tokenizer.pictures(x, plan.mask, pred, tokens)
+
+    def _run(self, x: torch.Tensor) -> tuple[Tokens, MaskPlan, torch.Tensor]:
+        tokens = self.backbone.tokenizer(x)
+        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid).to(tokens.x.device)
+        return tokens, plan, self.predict(tokens, plan)

@@ -32,6 +32,12 @@ class SimCLR(nn.Module):
         self.head = projection_head(self.backbone.encoder.dim, c.proj_hidden, c.proj_dim)
         self.objective = InfoNCE(c.temperature, c.gather)
 
+    @torch.no_grad()
+    def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Named rows of images for the report: each input and two of its random views."""
+        x = batch[self.modality]
+        return {"input": x, "view 1": self.views(x).clamp(0, 1), "view 2": self.views(x).clamp(0, 1)}
+
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         x = batch[self.modality]
         b = x.shape[0]

@@ -10,7 +10,7 @@ from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput
+from maskfuse.types import LossOutput, Tokens
 
 
 @METHODS.register("simmim")
@@ -32,9 +32,20 @@ class SimMIM(nn.Module):
         self.objective = MaskedReconstruction(cfg.reconstruction.loss)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        tokens = self.backbone.tokenizer(batch[self.modality])
+        tokens, mask, pred = self._run(batch[self.modality])
+        return self.objective(pred, tokens.target, mask, tokens.valid)
+
+    @torch.no_grad()
+    def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Named rows of images for the report: input, masked input, reconstruction."""
+        x = batch[self.modality]
+        tokens, mask, pred = self._run(x)
+        return self.backbone.tokenizer.pictures(x, mask, pred, tokens)
+
+    def _run(self, x: torch.Tensor) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
+        tokens = self.backbone.tokenizer(x)
         plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid).to(tokens.x.device)
         mask = plan.mask  # [B, N]
         x = torch.where(mask.unsqueeze(-1), self.mask_token.to(tokens.x.dtype), tokens.x)
         out = self.backbone.encoder(x + tokens.pos, tokens.valid)
-        return self.objective(self.head(out.tokens), tokens.target, mask, tokens.valid)
+        return tokens, mask, self.head(out.tokens)

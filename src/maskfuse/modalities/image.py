@@ -99,6 +99,21 @@ class ImageTokenizer(nn.Module):
             target = target * tokens.target_std + tokens.target_mean
         return self.unpatchify(target)
 
+    def mask_image(self, images: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
+        """Images with the masked patches painted `fill`, for pictures: mask [B, N] bool."""
+        patches = self.patchify(images)
+        return self.unpatchify(patches.masked_fill(mask.unsqueeze(-1), fill))
+
+    def pictures(self, images: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tokens: Tokens) -> dict:
+        """Input, masked input and reconstruction (predicted patches pasted among the
+        visible ones), each [B, C, H, W], for the report."""
+        recon = torch.where(mask.unsqueeze(-1), self.patchify(self.decode(pred, tokens)), self.patchify(images))
+        return {
+            "input": images,
+            "masked input": self.mask_image(images, mask),
+            "reconstruction": self.unpatchify(recon).clamp(0, 1),
+        }
+
 
 @MODALITIES.register("image")
 def build_image_tokenizer(cfg: Config, spec: DataSpec, dim: int) -> ImageTokenizer:

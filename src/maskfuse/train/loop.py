@@ -14,6 +14,7 @@ from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
 from maskfuse.errors import ConfigError, TrainingDiverged
+from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.train import checkpoint
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
@@ -100,6 +101,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     order = BatchOrder(len(splits.train), cfg.train.batch_size, cfg.train.seed)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start)
+    monitor = OnlineMonitor(splits, cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
     model.train()
     save = lambda s: checkpoint.save(  # noqa: E731
         run_dir, s, model, opt, cfg.to_dict(), splits.spec.to_dict(), cfg.train.keep_checkpoints
@@ -114,12 +116,15 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
                 out = train_step(model, opt, batch, step, cfg)
                 completed = done = step + 1
                 rate = bar.samples_per_s(cfg.train.batch_size)
-                is_log = done % cfg.train.log_every == 0 or done == stop
                 loss = float(out.loss.detach())
+                record = {"step": done, "loss": loss, "lr": opt.param_groups[0]["lr"], "samples_per_s": rate}
+                monitored = monitor is not None and (done % cfg.train.monitor_every == 0 or done == stop)
+                if monitored:
+                    record.update(monitor(model.backbone))
+                    bar.monitor(record, done)
                 bar.update(done, loss, rate)
-                if is_log:
-                    lr = opt.param_groups[0]["lr"]
-                    log.write({"step": done, "loss": loss, "lr": lr, "samples_per_s": rate, **out.logs})
+                if monitored or done % cfg.train.log_every == 0 or done == stop:
+                    log.write({**record, **out.logs, "elapsed_s": round(bar.elapsed(), 3)})
                 if done % cfg.train.checkpoint_every == 0 or done == stop:
                     save(done)
     except TrainingDiverged as err:

@@ -45,11 +45,12 @@ class TrainProgress:
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"),
             TextColumn("{task.fields[rate]} samples/s"),
+            TextColumn("{task.fields[monitor]}"),
             TimeRemainingColumn(),
             console=self.console,
             disable=not self.live,
         )
-        self.task = self.bar.add_task(title, total=total, completed=start, loss="-", rate="-")
+        self.task = self.bar.add_task(title, total=total, completed=start, loss="-", rate="-", monitor="")
         self._t0, self._seen, self.total = time.perf_counter(), 0, total
         self._plain_every = max(1, total // 20)  # off a terminal: about 20 lines per run
 
@@ -59,6 +60,22 @@ class TrainProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def monitor(self, stats: dict, step: int) -> None:
+        """Show the online monitors; warn, on any console, when the embedding collapses."""
+        text = f"rankme {stats['monitor/rankme']:.1f}"
+        if "monitor/knn" in stats:
+            text += f"  knn {100 * stats['monitor/knn']:.1f}%"
+        self.bar.update(self.task, monitor=text)
+        if stats.get("monitor/collapse"):
+            self.console.print(
+                f"[bold yellow]warning:[/] step {step}: the embedding looks collapsed ({text}); "
+                "check train.lr, the augmentations or contrastive.temperature",
+                highlight=False,
+            )
 
     def samples_per_s(self, batch: int) -> float:
         self._seen += batch

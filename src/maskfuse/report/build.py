@@ -1,0 +1,123 @@
+"""Assemble a run's report: figures from its metrics, checkpoint and evaluation."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from maskfuse.build import build_method
+from maskfuse.data import load_data
+from maskfuse.errors import ConfigError
+from maskfuse.evaluate.features import embed_dataset
+from maskfuse.evaluate.suite import evaluate_run
+from maskfuse.pretrained import load
+from maskfuse.registry import SAMPLERS
+from maskfuse.report import figures
+from maskfuse.report.html import render
+from maskfuse.train import checkpoint
+
+PROJECTIONS = ("pca", "tsne", "umap")
+
+
+def project(z: np.ndarray, how: str, seed: int = 0) -> np.ndarray:
+    """2-D coordinates of embeddings: PCA, t-SNE (scikit-learn) or UMAP (if installed)."""
+    if how == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(z)
+    if how == "tsne":
+        from sklearn.manifold import TSNE
+
+        return TSNE(n_components=2, init="pca", random_state=seed).fit_transform(z)
+    if how == "umap":
+        try:
+            import umap
+        except ImportError as err:
+            raise ConfigError("--map umap needs the umap-learn package: pip install umap-learn") from err
+        return umap.UMAP(n_components=2, random_state=seed).fit_transform(z)
+    raise ConfigError(f"--map {how}: expected one of {', '.join(PROJECTIONS)}")
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8, map_rows: int = 2000) -> Path:
+    """Write run_dir/report/report.html and its PNG figures; returns the HTML path."""
+    run_dir = Path(run_dir)
+    if projection not in PROJECTIONS:
+        raise ConfigError(f"--map {projection}: expected one of {', '.join(PROJECTIONS)}")
+    model = load(run_dir)
+    cfg, spec = model.config, model.spec
+    out = run_dir / "report"
+    out.mkdir(exist_ok=True)
+    eval_path = run_dir / "eval.json"
+    report = json.loads(eval_path.read_text()) if eval_path.exists() else evaluate_run(run_dir)
+    splits = load_data(cfg.data)
+    records = read_metrics(run_dir)
+    figs: dict[str, Path] = {}
+    if records:
+        figs["curves"] = figures.curves(records, out / "curves.png")
+    batch = splits.test.batch(torch.arange(min(samples, len(splits.test))))
+    method = build_method(cfg, spec)
+    checkpoint.load_weights(method, checkpoint.latest(run_dir))
+    method.eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.train.seed)
+        figs["pictures"] = figures.image_grid(method.pictures(batch), out / "pictures.png", samples)
+        figs["masks"] = figures.image_grid(mask_rows(method, batch[spec.modality], cfg.mask), out / "masks.png", 4)
+    z = embed_dataset(model.backbone, splits.test.head(map_rows)).numpy()
+    labels = None if splits.test.labels is None else splits.test.labels[:map_rows].numpy()
+    title = f"{projection.upper()} of {len(z)} test embeddings"
+    figs["map"] = figures.embedding_map(project(z, projection), labels, spec.class_names, title, out / "map.png")
+    spectra = {
+        row: r["diagnostics"]["spectrum"]
+        for row, r in report["results"].items()
+        if "spectrum" in r.get("diagnostics", {})
+    }
+    if spectra:
+        figs["spectrum"] = figures.spectra(spectra, out / "spectrum.png")
+    page = render(
+        report=report,
+        figures={k: p.name for k, p in figs.items()},
+        config_yaml=yaml.safe_dump(cfg.to_dict(), sort_keys=False),
+        environment=environment(records, model.step),
+        class_names=spec.class_names,
+    )
+    html_path = out / "report.html"
+    checkpoint.write_text_atomic(html_path, page)
+    return html_path
+
+
+def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg) -> dict[str, torch.Tensor]:
+    """The same images under every registered sampler, at the run's mask ratio."""
+    tokenizer = method.backbone.tokenizer
+    rows = {"input": images}
+    for name in SAMPLERS.names():
+        plan = SAMPLERS.get(name)(mask_cfg)(tokenizer.grid, len(images))
+        rows[f"{name} mask"] = tokenizer.mask_image(images, plan.mask)
+    return rows
+
+
+def environment(records: list[dict[str, Any]], step: int) -> dict[str, str]:
+    from maskfuse import __version__
+
+    wall = records[-1].get("elapsed_s") if records else None
+    return {
+        "maskfuse": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "device": "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "torch threads": str(torch.get_num_threads()),
+        "steps": str(step),
+        "training wall time": f"{wall:.1f} s (this session; a resumed run counts from its resume)" if wall else "n/a",
+    }

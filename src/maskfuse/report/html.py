@@ -1,0 +1,93 @@
+"""The report page: one self-contained HTML file beside its PNGs; every user string escaped."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from maskfuse.evaluate.suite import headline_rows
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#1b1f24;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+.lead{color:#555;margin-top:0} .verdict{background:#f3f7ff;border-left:4px solid #3b6fd8;padding:.6em 1em}
+table{border-collapse:collapse;margin:1em 0} th,td{padding:.35em .8em;border-bottom:1px solid #e3e3e3;text-align:right}
+th:first-child,td:first-child{text-align:left} tr.pretrained td{font-weight:600;background:#f7fbf3}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
+.caption{color:#555;font-size:.9em;margin-top:0}
+"""
+
+CAPTIONS = {
+    "curves": ("Training", "Loss (blue) and learning rate (grey) per step; online monitors on held-out rows."),
+    "pictures": ("What the model sees", "Held-out samples: the input, what the method hides or how it augments "
+                 "it, and for masked methods the reconstruction (predicted patches among the visible ones)."),
+    "masks": ("Mask samplers", "The same inputs under every registered mask sampler at this run's ratio "
+              "(grey = masked)."),
+    "map": ("Embedding map", "Held-out embeddings of the pretrained encoder projected to 2-D, coloured by label."),
+    "spectrum": ("Embedding spectrum", "Share of variance per principal component; a steep cliff means few "
+                 "directions carry the embedding (collapse)."),
+}  # fmt: skip
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """One sentence a newcomer can read at a glance: did pretraining help?"""
+    rows = report["results"]
+    pre, init = rows.get("pretrained", {}), rows.get("random init", {})
+    lines = []
+    for key, name in (("knn", "k-NN"), ("linear", "linear-probe")):
+        if "top1" in pre.get(key, {}) and "top1" in init.get(key, {}):
+            delta = 100 * (pre[key]["top1"] - init[key]["top1"])
+            lines.append(f"{name} accuracy {100 * pre[key]['top1']:.1f} % ({delta:+.1f} points over random init)")
+    if not lines:
+        return "No labels: only label-free diagnostics are shown."
+    return "Pretrained encoder: " + "; ".join(lines) + "."
+
+
+def results_table(report: dict[str, Any]) -> str:
+    columns, rows = headline_rows(report)
+    head = "".join(f"<th>{escape(c)}</th>" for c in ["features", *columns])
+    body = "".join(
+        f'<tr class="{escape(name.replace(" ", "-"))}"><td>{escape(name)}</td>'
+        + "".join(f"<td>{escape(cell)}</td>" for cell in cells)
+        + "</tr>"
+        for name, cells in rows.items()
+    )
+    return f'<table id="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def render(
+    report: dict[str, Any],
+    figures: dict[str, str],
+    config_yaml: str,
+    environment: dict[str, str],
+    class_names: tuple[str, ...] = (),
+) -> str:
+    sections = []
+    for key, (title, caption) in CAPTIONS.items():
+        if key in figures:
+            src = escape(figures[key], quote=True)
+            sections.append(
+                f'<h2>{escape(title)}</h2><img src="{src}" alt="{escape(title, quote=True)}">'
+                f'<p class="caption">{escape(caption)}</p>'
+            )
+    env = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in environment.items())
+    classes = ", ".join(escape(c) for c in class_names) or "none"
+    title = f"{report['method']} on {report['data']}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maskfuse report: {escape(title)}</title>
+<style>{STYLE}</style></head><body>
+<h1>maskfuse report: {escape(title)}</h1>
+<p class="lead">run <code>{escape(report["run"])}</code>, step {int(report["step"])},
+{int(report["train_rows"])} training and {int(report["test_rows"])} held-out rows; classes: {classes}</p>
+<p class="verdict">{escape(verdict(report))}</p>
+<h2>Evaluation</h2>
+<p class="caption">Each row is scored the same way on the held-out split: raw inputs, the encoder at
+the weights pretraining started from, and the pretrained encoder. Details in eval.json.</p>
+{results_table(report)}
+{"".join(sections)}
+<h2>Configuration</h2><pre>{escape(config_yaml)}</pre>
+<h2>Environment</h2><table>{env}</table>
+</body></html>
+"""

@@ -1,0 +1,102 @@
+"""The report: built from a real run, escaped, and checked in a real headless browser."""
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import maskfuse
+from maskfuse.report import build_report
+from tests.conftest import small_config
+
+EVIL = ("<script>", "<img src=x onerror=alert(1)>")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+HARNESS = """<!doctype html><html><body><pre id="result">pending</pre>
+<iframe id="f" src="report/report.html" width="1200" height="3000"></iframe>
+<script>
+const f = document.getElementById('f');
+f.onload = () => {
+  const d = f.contentDocument;
+  const imgs = Array.from(d.images);
+  const settle = i => i.complete ? Promise.resolve() : new Promise(r => { i.onload = r; i.onerror = r; });
+  Promise.all(imgs.map(settle)).then(() => {
+    document.getElementById('result').textContent = JSON.stringify({
+      images: imgs.map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0})),
+      table: Array.from(d.querySelectorAll('#results tr')).map(tr => Array.from(tr.cells).map(c => c.textContent)),
+      scripts: d.querySelectorAll('script').length,
+      lead: d.querySelector('.lead').textContent,
+    });
+  });
+};
+</script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory):
+    """A short MAE run on an image folder whose class names try to inject markup."""
+    root = tmp_path_factory.mktemp("report")
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(EVIL):
+        (root / "data" / name).mkdir(parents=True)
+        for i in range(20):
+            arr = (rng.random((8, 8)) * 80 + 150 * c).astype(np.uint8)
+            Image.fromarray(arr).save(root / "data" / name / f"{i}.png")
+    cfg = small_config("mae", d="data.name=image-folder", p=f"data.path={root / 'data'}", m="train.monitor_every=5")
+    run = maskfuse.pretrain(cfg, root / "run")
+    maskfuse.evaluate(run)
+    return run, build_report(run)
+
+
+def test_report_files_and_escaping(report_run):
+    run, page_path = report_run
+    page = page_path.read_text()
+    for name in ("curves", "pictures", "masks", "map", "spectrum"):
+        assert (run / "report" / f"{name}.png").stat().st_size > 1000
+        assert f'src="{name}.png"' in page
+    assert "<script>" not in page and "<img src=x" not in page
+    assert html.escape(EVIL[0]) in page and html.escape(EVIL[1]) in page
+    assert "http://" not in page and "https://" not in page  # opens offline: nothing to fetch
+
+
+def test_report_in_a_real_browser(report_run, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium missing on CI: .ci/run must apt-get install chromium")
+        pytest.skip("chromium not installed")
+    run, page_path = report_run
+    harness = run / "harness.html"
+    harness.write_text(HARNESS)
+    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [chromium, *flags, "--allow-file-access-from-files", "--virtual-time-budget=15000", "--dump-dom",
+         harness.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found and found.group(1) != "pending", dom[-2000:]
+    seen = json.loads(html.unescape(found.group(1)))
+    assert len(seen["images"]) == 5 and all(i["ok"] for i in seen["images"]), seen["images"]
+    assert seen["scripts"] == 0  # the <script> label stayed text
+    assert EVIL[0] in seen["lead"] and EVIL[1] in seen["lead"]
+    report = json.loads((run / "eval.json").read_text())
+    rows = {r[0]: r[1:] for r in seen["table"][1:]}
+    for row, result in report["results"].items():
+        assert rows[row][0] == f"{100 * result['knn']['top1']:.1f} %"
+        assert rows[row][1] == f"{100 * result['linear']['top1']:.1f} %"
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, *flags, "--window-size=1200,2400", f"--screenshot={shot}", page_path.as_uri()],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert shot.stat().st_size > 20000  # a rendered page, not a blank one
