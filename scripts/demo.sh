@@ -8,4 +8,6 @@ RUN="runs/demo-mae-digits-$(date +%Y%m%d-%H%M%S)"
 .venv/bin/maskfuse pretrain --recipe mae --data digits --out "$RUN" \
   train.steps=1500 image.norm_pix=false mask.ratio=0.5 "$@"
 .venv/bin/maskfuse evaluate "$RUN"
+.venv/bin/maskfuse report "$RUN"
 echo "run directory: $RUN"
+echo "open $RUN/report/report.html in a browser for curves, reconstructions and the embedding map"

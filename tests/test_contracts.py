@@ -40,10 +40,20 @@ def test_objective_contract(name):
 
 @pytest.mark.parametrize("name", SAMPLERS.names())
 def test_sampler_contract(name):
-    plan = SAMPLERS.get(name)(MaskConfig(ratio=0.5))((4, 4), 3)
+    plan = SAMPLERS.get(name)(MaskConfig(ratio=0.5))((6, 6), 3)
     assert plan.keep_idx.dtype == torch.long and plan.pred_idx.dtype == torch.long
-    assert plan.num_tokens == 16 and plan.ratio == 0.5
+    assert plan.num_tokens == 36 and plan.keep_idx.shape[1] > 0 and plan.pred_idx.shape[1] > 0
     assert bool((plan.keep_idx.diff(dim=1) > 0).all()) and bool((plan.pred_idx.diff(dim=1) > 0).all())
+    assert not (plan.mask & torch.zeros(3, 36, dtype=torch.bool).scatter(1, plan.keep_idx, True)).any()
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+@pytest.mark.parametrize("method", ["mae", "simmim"])
+def test_every_sampler_drives_every_masked_method(name, method, digits):
+    cfg = small_config(method, s=f"mask.sampler={name}", r="mask.ratio=0.5")
+    model = build_method(cfg, digits.spec)
+    out = model(digits.train.batch(torch.arange(8)))
+    assert torch.isfinite(out.loss)
 
 
 @pytest.fixture(scope="module")

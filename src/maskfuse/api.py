@@ -15,6 +15,7 @@ from maskfuse.train.loop import default_run_dir, fit
 
 # Settings that may change when a run resumes; anything else would change its trajectory.
 RESUMABLE_KEYS = (
+    "train.tensorboard",
     "train.progress",
     "train.threads",
     "train.device",

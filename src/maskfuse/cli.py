@@ -33,7 +33,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         path = api.resume(args.resume, args.overrides)
     else:
         data = data_overrides(args.data) if args.data else None
-        cfg = resolve(args.recipe or "mae", args.overrides, data_settings=data)
+        logging = ["train.tensorboard=true"] if args.log == "tensorboard" else []
+        cfg = resolve(args.recipe or "mae", logging + args.overrides, data_settings=data)
         path = api.pretrain(cfg, args.out)
     out.print(f"run directory: [bold]{path}[/bold]")
     out.print(f"next: maskfuse evaluate {path}")
@@ -153,6 +154,12 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--data", help="dataset name (digits, fashion-mnist), an image folder, or a .npz file")
     pre.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
     pre.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
+    pre.add_argument(
+        "--log",
+        choices=("jsonl", "tensorboard"),
+        default="jsonl",
+        help="tensorboard: also write TensorBoard scalars (metrics.jsonl is always written)",
+    )
     pre.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=200 model.size=tiny")
     pre.set_defaults(func=cmd_pretrain)
 

@@ -57,10 +57,17 @@ class DecoderConfig:
 
 @dataclass
 class MaskConfig:
-    sampler: str = "random"  # a registered sampler: random, block
+    sampler: str = "random"  # a registered sampler: random, block, noise, tube, multiblock
     ratio: float = 0.75  # share of tokens to predict
     min_block: int = 2  # block sampler: smallest block area, in tokens
     max_aspect: float = 3.0  # block sampler: blocks have aspect in [1/max_aspect, max_aspect]
+    noise_color: Literal["red", "blue", "green", "purple", "white"] = "green"  # noise sampler (ColorMAE)
+    noise_bank: int = 256  # noise sampler: precomputed noise fields per grid shape
+    tube_axis: int = 0  # tube sampler: the grid axis (time) along which the mask is constant
+    num_targets: int = 4  # multiblock sampler (I-JEPA): target blocks per sample
+    target_scale: tuple[float, float] = (0.15, 0.2)  # multiblock: area of each target block, share of the grid
+    target_aspect: tuple[float, float] = (0.75, 1.5)  # multiblock: aspect (height / width) of target blocks
+    context_scale: tuple[float, float] = (0.85, 1.0)  # multiblock: area of the context block
 
 
 @dataclass
@@ -106,6 +113,7 @@ class TrainConfig:
     monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
     monitor_rows: int = 1000
     progress: bool = True
+    tensorboard: bool = False  # also write scalars to run_dir/tensorboard (metrics.jsonl stays the truth)
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
 

@@ -131,3 +131,16 @@ def test_collapse_is_flagged():
     with torch.no_grad():
         backbone.encoder.trunk.norm.weight.zero_()  # every embedding becomes the same vector
     assert monitor(backbone)["monitor/collapse"] is True
+
+
+def test_tensorboard_mirrors_metrics(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = maskfuse.pretrain(small_config("mae", t="train.tensorboard=true", m="train.monitor_every=10"), tmp_path / "r")
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert {"loss", "lr", "monitor/rankme"} <= set(events.Tags()["scalars"])
+    logged = {r["step"]: r["loss"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
+    for event in events.Scalars("loss"):
+        assert event.value == pytest.approx(logged[event.step])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -119,6 +120,16 @@ def image_splits(
         return ArrayDataset(torch.as_tensor(xs, dtype=torch.float32), y)
 
     return Splits(wrap(train_x, train_y), wrap(test_x, test_y), spec, source)
+
+
+def source_path(path: str | None, what: str, source: str, folder: bool) -> Path:
+    """`path` as an existing folder (or file), else a DataError saying what was expected."""
+    if not path:
+        raise DataError(f"data.path must name the {what} (data.name={source})")
+    p = Path(path)
+    if not (p.is_dir() if folder else p.is_file()):
+        raise DataError(f"{p}: {what} does not exist")
+    return p
 
 
 def fixed_split(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, image_splits
+from maskfuse.data.base import Splits, image_splits, source_path
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -46,9 +46,7 @@ def _find(folder: Path, stem: str) -> Path:
 @DATASETS.register("fashion-mnist")
 def load(cfg: DataConfig) -> Splits:
     """28x28 grey clothing images in ten classes; data.path defaults to Debian's copy."""
-    folder = Path(cfg.path) if cfg.path else DEFAULT_PATH
-    if not folder.is_dir():
-        raise DataError(f"{folder}: Fashion-MNIST folder does not exist")
+    folder = source_path(cfg.path or str(DEFAULT_PATH), "Fashion-MNIST folder", "fashion-mnist", folder=True)
     arrays = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, fixed_split, image_splits
+from maskfuse.data.base import Splits, fixed_split, image_splits, source_path
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -65,11 +65,7 @@ def read_image(path: Path, mode: str, size: int | None) -> np.ndarray:
 @DATASETS.register("image-folder")
 def load(cfg: DataConfig) -> Splits:
     """Read every image under data.path; resize to data.image_size when images differ in size."""
-    if not cfg.path:
-        raise DataError("data.path must name the image folder (data.name=image-folder)")
-    folder = Path(cfg.path)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: image folder does not exist")
+    folder = source_path(cfg.path, "image folder", "image-folder", folder=True)
     paths, labels, classes = _files(folder)
     if not paths:
         raise DataError(f"{folder}: no .png, .jpg or .jpeg files found (class sub-folders or a flat folder)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, fixed_split, image_splits
+from maskfuse.data.base import Splits, fixed_split, image_splits, source_path
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -43,11 +43,7 @@ def _labels(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
 @DATASETS.register("npz")
 def load(cfg: DataConfig) -> Splits:
     """Keys: `images` (required), `labels`, and optionally `test_images` / `test_labels`."""
-    if not cfg.path:
-        raise DataError("data.path must name the .npz file (data.name=npz)")
-    path = Path(cfg.path)
-    if not path.is_file():
-        raise DataError(f"{path}: npz file does not exist")
+    path = source_path(cfg.path, "npz file", "npz", folder=False)
     try:
         with np.load(path, allow_pickle=False) as archive:
             z = {k: archive[k] for k in archive.files}

@@ -30,6 +30,10 @@ class BlockSampler:
         self.log_aspect = (-math.log(cfg.max_aspect), math.log(cfg.max_aspect))
         split_counts(2, self.ratio)
 
+    def predicted(self, grid: tuple[int, ...]) -> int:
+        """How many tokens a plan over `grid` predicts."""
+        return split_counts(math.prod(grid), self.ratio)[1]
+
     def __call__(
         self,
         grid: tuple[int, ...],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from maskfuse.config import MaskConfig
@@ -21,6 +23,10 @@ class RandomSampler:
     def __init__(self, cfg: MaskConfig) -> None:
         self.ratio = cfg.ratio
         split_counts(2, self.ratio)  # validates the ratio up front
+
+    def predicted(self, grid: tuple[int, ...]) -> int:
+        """How many tokens a plan over `grid` predicts."""
+        return split_counts(math.prod(grid), self.ratio)[1]
 
     def __call__(
         self,

@@ -100,7 +100,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         start = checkpoint.load_training_state(ckpt, model, opt)
     order = BatchOrder(len(splits.train), cfg.train.batch_size, cfg.train.seed)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
-    log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start)
+    log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard)
     monitor = OnlineMonitor(splits, cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
     model.train()
     save = lambda s: checkpoint.save(  # noqa: E731

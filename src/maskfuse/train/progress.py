@@ -10,26 +10,44 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from maskfuse.errors import ConfigError
+
 
 class MetricsLog:
     """Append-only JSON lines, one per logged step; the source of truth for curves.
 
-    On resume, lines past the resumed step are dropped so the file never holds a step twice.
+    On resume, lines past the resumed step are dropped so the file never holds a step
+    twice. With `tensorboard`, every numeric value is mirrored to run_dir/tensorboard.
     """
 
-    def __init__(self, path: Path, resume_step: int = 0) -> None:
+    def __init__(self, path: Path, resume_step: int = 0, tensorboard: bool = False) -> None:
         self.path = path
         if path.exists():
             kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
             path.write_text("".join(ln + "\n" for ln in kept))
         self._file = open(path, "a")  # noqa: SIM115  (held open for the run; closed by close())
+        self._tb = _tensorboard_writer(path.parent / "tensorboard", resume_step) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
+        if self._tb is not None:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, float(value), record["step"])
 
     def close(self) -> None:
         self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _tensorboard_writer(folder: Path, resume_step: int):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise ConfigError("train.tensorboard needs tensorboard: pip install 'maskfuse[tensorboard]'") from err
+    return SummaryWriter(str(folder), purge_step=resume_step or None)
 
 
 class TrainProgress:
