@@ -19,6 +19,9 @@ def objective_example(name: str):
     cases = {
         "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
         "infonce": ((0.2,), (z1, z2), [z1, z2]),
+        "dcl": ((0.2,), (z1, z2), [z1, z2]),
+        "hard-negatives": ((0.2, 1.0), (z1, z2), [z1, z2]),
+        "tau": ((5,), (z1, z2), [z1, z2]),
     }
     assert name in cases, f"objective '{name}' has no contract example in tests/test_contracts.py"
     return cases[name]
@@ -76,3 +79,14 @@ def test_method_contract(name, cls_token, digits):
     pictures = model.pictures(batch)  # every method shows the report what it does
     assert "input" in pictures and len(pictures) >= 2
     assert all(p.shape == batch["image"].shape and torch.isfinite(p).all() for p in pictures.values())
+
+
+@pytest.mark.parametrize("loss", ["infonce", "dcl", "hard-negatives", "tau"])
+@pytest.mark.parametrize("views", [2, 3])
+def test_simclr_with_every_contrastive_loss(loss, views, digits):
+    cfg = small_config("simclr", l=f"contrastive.loss={loss}", v=f"contrastive.views={views}")
+    model = build_method(cfg, digits.spec)
+    out = model(digits.train.batch(torch.arange(8)))
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert all(p.grad is not None for p in model.parameters())

@@ -77,7 +77,11 @@ class ReconstructionConfig:
 
 @dataclass
 class ContrastiveConfig:
+    loss: Literal["infonce", "dcl", "hard-negatives", "tau"] = "infonce"  # a registered contrastive objective
+    views: int = 2  # augmented views per sample; > 2 gives multi-view InfoNCE
     temperature: float = 0.2
+    hard_beta: float = 1.0  # hard-negatives: concentration on similar negatives (0 = InfoNCE)
+    tau_rho: float = 0.1  # tau: robustness radius of the per-sample temperatures
     proj_hidden: int = 256
     proj_dim: int = 64
     gather: bool = True  # gather embeddings across ranks (with gradients) for negatives

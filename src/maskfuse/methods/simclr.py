@@ -9,9 +9,9 @@ from maskfuse.config import Config
 from maskfuse.data.augment import AUGMENTATIONS
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
+from maskfuse.errors import ConfigError
 from maskfuse.nn.heads import projection_head
-from maskfuse.objectives.infonce import InfoNCE
-from maskfuse.registry import METHODS
+from maskfuse.registry import METHODS, OBJECTIVES
 from maskfuse.types import LossOutput
 
 
@@ -19,8 +19,9 @@ from maskfuse.types import LossOutput
 class SimCLR(nn.Module):
     """Chen et al., "A Simple Framework for Contrastive Learning of Visual Representations", 2020.
 
-    Stages: two batched random views -> one trunk pass over both -> projection head ->
-    InfoNCE with every other view as a negative.
+    Stages: V batched random views (2 by default) -> one trunk pass over all of them ->
+    projection head -> a contrastive objective (contrastive.loss: InfoNCE, DCL, hard
+    negatives or per-sample temperatures) with every other sample's views as negatives.
     """
 
     def __init__(self, cfg: Config, spec: DataSpec) -> None:
@@ -29,8 +30,11 @@ class SimCLR(nn.Module):
         self.backbone = build_backbone(cfg, spec)
         self.views = AUGMENTATIONS.get(spec.modality)(cfg.augment, spec)
         c = cfg.contrastive
+        if c.views < 2:
+            raise ConfigError(f"contrastive.views must be >= 2, got {c.views}")
+        self.num_views = c.views
         self.head = projection_head(self.backbone.encoder.dim, c.proj_hidden, c.proj_dim)
-        self.objective = InfoNCE(c.temperature, c.gather)
+        self.objective = OBJECTIVES.get(c.loss).from_config(c, c.proj_dim)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -40,8 +44,7 @@ class SimCLR(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         x = batch[self.modality]
-        b = x.shape[0]
         with torch.no_grad():
-            views = torch.cat([self.views(x), self.views(x)])  # [2B, ...]
-        z = self.head(self.backbone(views))  # [2B, proj_dim]
-        return self.objective(z[:b], z[b:])
+            views = torch.cat([self.views(x) for _ in range(self.num_views)])  # [V*B, ...]
+        z = self.head(self.backbone(views))  # [V*B, proj_dim]: one trunk pass over every view
+        return self.objective(*z.chunk(self.num_views))
