@@ -16,7 +16,9 @@ def objective_example(name: str):
     pred = torch.randn(4, 6, 3, requires_grad=True)
     z1 = torch.randn(8, 5, requires_grad=True)
     z2 = torch.randn(8, 5, requires_grad=True)
+    scores = torch.randn(4, 6, requires_grad=True)
     cases = {
+        "loss-predictor": ((), (scores, torch.rand(4, 6)), [scores]),
         "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
         "infonce": ((0.2,), (z1, z2), [z1, z2]),
         "dcl": ((0.2,), (z1, z2), [z1, z2]),

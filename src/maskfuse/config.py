@@ -57,7 +57,7 @@ class DecoderConfig:
 
 @dataclass
 class MaskConfig:
-    sampler: str = "random"  # a registered sampler: random, block, noise, tube, multiblock
+    sampler: str = "random"  # a registered sampler: random, block, noise, tube, multiblock, hardpatch
     ratio: float = 0.75  # share of tokens to predict
     min_block: int = 2  # block sampler: smallest block area, in tokens
     max_aspect: float = 3.0  # block sampler: blocks have aspect in [1/max_aspect, max_aspect]
@@ -68,6 +68,8 @@ class MaskConfig:
     target_scale: tuple[float, float] = (0.15, 0.2)  # multiblock: area of each target block, share of the grid
     target_aspect: tuple[float, float] = (0.75, 1.5)  # multiblock: aspect (height / width) of target blocks
     context_scale: tuple[float, float] = (0.85, 1.0)  # multiblock: area of the context block
+    hard_start: float = 0.0  # hardpatch (HPM): share of masked tokens picked as hardest, at step 0
+    hard_end: float = 0.5  # hardpatch: that share at the last step (easy-to-hard, linear)
 
 
 @dataclass

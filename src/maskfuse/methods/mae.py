@@ -8,12 +8,18 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
-from maskfuse.masking.ops import gather, merge
-from maskfuse.nn.block import Transformer
-from maskfuse.nn.pos import sincos
+from maskfuse.masking.ops import gather
+from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import LossOutput, MaskPlan, Tokens
+
+
+def encode_decode(encoder: nn.Module, decoder: MaskedDecoder, tokens: Tokens, plan: MaskPlan) -> torch.Tensor:
+    """Encode the visible tokens only, then decode every position: [B, N, Dd]."""
+    visible = gather(tokens.embedded(), plan.keep_idx)  # [B, K, D]
+    out = encoder(visible, gather(tokens.valid, plan.keep_idx))
+    return decoder(out.tokens, plan, tokens.valid)
 
 
 @METHODS.register("mae")
@@ -29,20 +35,14 @@ class MAE(nn.Module):
         self.modality = spec.modality
         self.backbone = build_backbone(cfg, spec)
         self.sampler = SAMPLERS.get(cfg.mask.sampler)(cfg.mask)
-        tokenizer, dec = self.backbone.tokenizer, cfg.decoder
-        self.decoder_embed = nn.Linear(self.backbone.encoder.dim, dec.dim)
-        self.mask_token = nn.Parameter(torch.randn(dec.dim) * 0.02)
-        self.decoder = Transformer(dec.dim, dec.depth, dec.heads)
-        self.head = nn.Linear(dec.dim, tokenizer.patch_dim)
-        self.register_buffer("decoder_pos", sincos(tokenizer.coords, dec.dim)[None], persistent=False)
+        tokenizer = self.backbone.tokenizer
+        self.decoder = MaskedDecoder(self.backbone.encoder.dim, tokenizer.coords, cfg.decoder)
+        self.head = nn.Linear(cfg.decoder.dim, tokenizer.patch_dim)
         self.objective = MaskedReconstruction(cfg.reconstruction.loss)
 
     def predict(self, tokens: Tokens, plan: MaskPlan) -> torch.Tensor:
         """Predicted targets for every token, [B, N, P]."""
-        visible = gather(tokens.embedded(), plan.keep_idx)  # [B, K, D]
-        out = self.backbone.encoder(visible, gather(tokens.valid, plan.keep_idx))
-        full = merge(self.decoder_embed(out.tokens), plan, self.mask_token)  # [B, N, Dd]
-        return self.head(self.decoder(full + self.decoder_pos, tokens.valid))
+        return self.head(encode_decode(self.backbone.encoder, self.decoder, tokens, plan))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         tokens, plan, pred = self._run(batch[self.modality])

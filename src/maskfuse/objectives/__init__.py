@@ -1,3 +1,3 @@
 """Losses, one small file each. Importing this package registers them."""
 
-from maskfuse.objectives import dcl, hard_negatives, infonce, reconstruction, tau  # noqa: F401
+from maskfuse.objectives import dcl, hard_negatives, infonce, loss_predictor, reconstruction, tau  # noqa: F401

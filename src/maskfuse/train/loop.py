@@ -103,6 +103,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard)
     monitor = OnlineMonitor(splits, cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
     model.train()
+    progress_hook = getattr(model, "set_progress", None)  # methods with a schedule of their own (HPM)
     save = lambda s: checkpoint.save(  # noqa: E731
         run_dir, s, model, opt, cfg.to_dict(), splits.spec.to_dict(), cfg.train.keep_checkpoints
     )
@@ -112,6 +113,8 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         with TrainProgress(cfg.train.steps, start, cfg.train.progress, title) as bar:
             for step in range(start, stop):
                 torch.manual_seed(cfg.train.seed * 1_000_003 + step)  # the step's masks and views
+                if progress_hook is not None:
+                    progress_hook(step / max(cfg.train.steps - 1, 1))
                 batch = {k: v.to(device, non_blocking=True) for k, v in splits.train.batch(order.indices(step)).items()}
                 out = train_step(model, opt, batch, step, cfg)
                 completed = done = step + 1

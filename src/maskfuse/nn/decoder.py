@@ -1,0 +1,36 @@
+"""MAE's light decoder: visible encodings plus mask tokens, back to every position."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from maskfuse.config import DecoderConfig
+from maskfuse.masking.ops import merge
+from maskfuse.nn.block import Transformer
+from maskfuse.nn.pos import sincos
+from maskfuse.types import MaskPlan
+
+
+class MaskedDecoder(nn.Module):
+    """Project encoded visible tokens to the decoder width, put a learned mask token at
+    every other position, add sin-cos positions, and run a small transformer.
+
+    Args:
+        in_dim: Width of the encoder.
+        coords: Token coordinates [N, A] of the tokenizer, for the decoder's positions.
+        cfg: Decoder width, depth and heads.
+    """
+
+    def __init__(self, in_dim: int, coords: torch.Tensor, cfg: DecoderConfig) -> None:
+        super().__init__()
+        self.dim = cfg.dim
+        self.embed = nn.Linear(in_dim, cfg.dim)
+        self.mask_token = nn.Parameter(torch.randn(cfg.dim) * 0.02)
+        self.blocks = Transformer(cfg.dim, cfg.depth, cfg.heads)
+        self.register_buffer("pos", sincos(coords, cfg.dim)[None], persistent=False)
+
+    def forward(self, visible: torch.Tensor, plan: MaskPlan, valid: torch.Tensor) -> torch.Tensor:
+        """Decoder features [B, N, Dd] for every token from visible encodings [B, K, D]."""
+        full = merge(self.embed(visible), plan, self.mask_token)  # [B, N, Dd]
+        return self.blocks(full + self.pos, valid)
