@@ -45,7 +45,7 @@ def test_objective_contract(name):
 
 @pytest.mark.parametrize("name", SAMPLERS.names())
 def test_sampler_contract(name):
-    plan = SAMPLERS.get(name)(MaskConfig(ratio=0.5))((6, 6), 3)
+    plan = SAMPLERS.get(name)(MaskConfig(ratio=0.5))((6, 6), 3, scores=torch.rand(3, 36))
     assert plan.keep_idx.dtype == torch.long and plan.pred_idx.dtype == torch.long
     assert plan.num_tokens == 36 and plan.keep_idx.shape[1] > 0 and plan.pred_idx.shape[1] > 0
     assert bool((plan.keep_idx.diff(dim=1) > 0).all()) and bool((plan.pred_idx.diff(dim=1) > 0).all())
@@ -57,7 +57,9 @@ def test_sampler_contract(name):
 def test_every_sampler_drives_every_masked_method(name, method, digits):
     cfg = small_config(method, s=f"mask.sampler={name}", r="mask.ratio=0.5")
     model = build_method(cfg, digits.spec)
-    out = model(digits.train.batch(torch.arange(8)))
+    batch = digits.train.batch(torch.arange(8))
+    batch["mask_scores"] = torch.rand(8, 16)  # what an npz source with mask_scores provides
+    out = model(batch)
     assert torch.isfinite(out.loss)
 
 

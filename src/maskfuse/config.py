@@ -57,7 +57,7 @@ class DecoderConfig:
 
 @dataclass
 class MaskConfig:
-    sampler: str = "random"  # a registered sampler: random, block, noise, tube, multiblock, hardpatch
+    sampler: str = "random"  # random, block, noise, tube, multiblock, hardpatch, guided
     ratio: float = 0.75  # share of tokens to predict
     min_block: int = 2  # block sampler: smallest block area, in tokens
     max_aspect: float = 3.0  # block sampler: blocks have aspect in [1/max_aspect, max_aspect]
@@ -70,6 +70,7 @@ class MaskConfig:
     context_scale: tuple[float, float] = (0.85, 1.0)  # multiblock: area of the context block
     hard_start: float = 0.0  # hardpatch (HPM): share of masked tokens picked as hardest, at step 0
     hard_end: float = 0.5  # hardpatch: that share at the last step (easy-to-hard, linear)
+    guide_temperature: float = 0.0  # guided: 0 masks the top-scored tokens; > 0 samples by softmax(score / t)
 
 
 @dataclass

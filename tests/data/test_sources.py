@@ -148,3 +148,16 @@ def test_missing_paths_are_named(tmp_path):
 
 def test_fashion_default_path_constant():
     assert str(FASHION).endswith("fashion-mnist")
+
+
+def test_npz_mask_scores_follow_their_rows_through_the_split(tmp_path):
+    imgs = np.arange(40)[:, None, None].repeat(16, 1).reshape(40, 4, 4).astype(np.float32) / 40
+    scores = np.arange(40)[:, None].repeat(4, 1).astype(np.float32)  # row i scored i
+    np.savez(tmp_path / "a.npz", images=imgs, mask_scores=scores)
+    s = load_data(DataConfig(name="npz", path=str(tmp_path / "a.npz"), test_fraction=0.25))
+    for ds in (s.train, s.test):
+        batch = ds.batch(torch.arange(len(ds)))
+        assert torch.allclose(batch["mask_scores"][:, 0] / 40, batch["image"][:, 0, 0, 0])
+    np.savez(tmp_path / "b.npz", images=imgs, mask_scores=scores[:, :, None])
+    with pytest.raises(DataError, match=r"'mask_scores' must be numbers shaped \[40, tokens\]"):
+        load_data(DataConfig(name="npz", path=str(tmp_path / "b.npz")))

@@ -16,7 +16,8 @@ def test_samplers_keep_the_exact_ratio(name, grid, ratio):
     n = 1
     for s in grid:
         n *= s
-    plan = sampler(grid, 16, torch.Generator().manual_seed(1))
+    scores = torch.rand(16, n)  # used by the data-driven samplers, ignored by the others
+    plan = sampler(grid, 16, torch.Generator().manual_seed(1), scores=scores)
     expected = sampler.predicted(grid)
     if name != "tube":  # tube is exact per time slice: round(slice * ratio) * length
         assert expected == round(n * ratio)
@@ -29,10 +30,11 @@ def test_samplers_keep_the_exact_ratio(name, grid, ratio):
 
 @pytest.mark.parametrize("name", SAMPLERS.names())
 def test_samplers_are_seeded(name):
-    sampler = SAMPLERS.get(name)(MaskConfig(ratio=0.5))
-    a = sampler((6, 6), 4, torch.Generator().manual_seed(3))
-    b = sampler((6, 6), 4, torch.Generator().manual_seed(3))
-    c = sampler((6, 6), 4, torch.Generator().manual_seed(4))
+    sampler = SAMPLERS.get(name)(MaskConfig(ratio=0.5, guide_temperature=1.0))
+    scores = torch.rand(4, 36)
+    a = sampler((6, 6), 4, torch.Generator().manual_seed(3), scores=scores)
+    b = sampler((6, 6), 4, torch.Generator().manual_seed(3), scores=scores)
+    c = sampler((6, 6), 4, torch.Generator().manual_seed(4), scores=scores)
     assert torch.equal(a.pred_idx, b.pred_idx)
     assert not torch.equal(a.pred_idx, c.pred_idx)
 
@@ -113,3 +115,17 @@ def test_multiblock_targets_are_blocks():
     gen = torch.Generator().manual_seed(1)
     random = SAMPLERS.get("random")(MaskConfig(ratio=plan.ratio))((14, 14), 16, gen).mask
     assert _neighbour_share(plan.mask, 14, 14) > 1.3 * _neighbour_share(random, 14, 14)
+
+
+def test_guided_masks_the_top_scores_or_samples_by_them():
+    scores = torch.randn(6, 20)
+    top = SAMPLERS.get("guided")(MaskConfig(ratio=0.25))((20,), 6, scores=scores)
+    assert torch.equal(top.pred_idx, scores.topk(5, dim=1).indices.sort(1).values)
+    warm = SAMPLERS.get("guided")(MaskConfig(ratio=0.25, guide_temperature=0.5))
+    ramp = torch.linspace(0, 4, 20).expand(2000, 20)  # higher score, more often masked
+    counts = warm((20,), 2000, torch.Generator().manual_seed(0), scores=ramp).mask.float().mean(0)
+    assert counts[-1] > 0.9 and counts[0] < 0.02 and bool((counts.diff() > -0.03).all())
+    with pytest.raises(ValueError, match="mask_scores"):
+        warm((20,), 2)
+    with pytest.raises(ValueError, match=r"\[2, 20\]"):
+        warm((20,), 2, scores=torch.rand(2, 19))

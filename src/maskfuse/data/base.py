@@ -61,6 +61,7 @@ class ArrayDataset:
     inputs: torch.Tensor  # [N, ...] float32
     labels: torch.Tensor | None = None  # [N] int64
     modality: str = "image"
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)  # per-sample extras, e.g. mask_scores [N, T]
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -68,12 +69,13 @@ class ArrayDataset:
     def head(self, rows: int) -> ArrayDataset:
         """The first `rows` samples (all of them if there are fewer)."""
         labels = None if self.labels is None else self.labels[:rows]
-        return ArrayDataset(self.inputs[:rows], labels, self.modality)
+        return ArrayDataset(self.inputs[:rows], labels, self.modality, {k: v[:rows] for k, v in self.extras.items()})
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {self.modality: self.inputs[index]}
         if self.labels is not None:
             out["label"] = self.labels[index]
+        out.update({k: v[index] for k, v in self.extras.items()})
         return out
 
 
@@ -132,22 +134,27 @@ def source_path(path: str | None, what: str, source: str, folder: bool) -> Path:
     return p
 
 
-def fixed_split(
-    x: np.ndarray, y: np.ndarray | None, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
-    """A seeded split, stratified by label when every class has at least two rows."""
+def split_indices(n: int, y: np.ndarray | None, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, test) row indices of a seeded split, stratified by label when every
+    class has at least two rows."""
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}")
-    if len(x) < 2:
-        raise DataError(f"need at least 2 samples to split into train and test, got {len(x)}")
-    idx = np.arange(len(x))
+    if n < 2:
+        raise DataError(f"need at least 2 samples to split into train and test, got {n}")
     stratify = None
     if y is not None:
         _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= 2 and round(len(x) * test_fraction) >= len(counts):
+        if counts.min() >= 2 and round(n * test_fraction) >= len(counts):
             stratify = y
-    tr, te = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=stratify)
-    tr, te = np.sort(tr), np.sort(te)
+    tr, te = train_test_split(np.arange(n), test_size=test_fraction, random_state=seed, stratify=stratify)
+    return np.sort(tr), np.sort(te)
+
+
+def fixed_split(
+    x: np.ndarray, y: np.ndarray | None, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """`x` and `y` cut by `split_indices`."""
+    tr, te = split_indices(len(x), y, test_fraction, seed)
     return x[tr], None if y is None else y[tr], x[te], None if y is None else y[te]
 
 

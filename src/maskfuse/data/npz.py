@@ -6,9 +6,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, fixed_split, image_splits, source_path
+from maskfuse.data.base import Splits, image_splits, source_path, split_indices
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -55,9 +56,35 @@ def load(cfg: DataConfig) -> Splits:
     if cfg.channels is not None and x.shape[1] != cfg.channels:
         raise DataError(f"{path}: 'images' has {x.shape[1]} channels, data.channels expects {cfg.channels}")
     y = _labels(z, "labels", len(x), path)
+    scores = _scores(z, "mask_scores", len(x), path)
     if "test_images" in z:
         te_x = _images(z["test_images"], path, "test_images")
         te_y = _labels(z, "test_labels", len(te_x), path)
-        return image_splits(x, y, te_x, te_y, f"npz ({path})")
-    tr_x, tr_y, te_x, te_y = fixed_split(x, y, cfg.test_fraction, cfg.split_seed)
-    return image_splits(tr_x, tr_y, te_x, te_y, f"npz ({path})")
+        te_scores = _scores(z, "test_mask_scores", len(te_x), path)
+        if (scores is None) != (te_scores is None):
+            raise DataError(f"{path}: give both 'mask_scores' and 'test_mask_scores', or neither")
+        splits = image_splits(x, y, te_x, te_y, f"npz ({path})")
+    else:
+        tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
+        splits = image_splits(x[tr], _rows(y, tr), x[te], _rows(y, te), f"npz ({path})")
+        scores, te_scores = _rows(scores, tr), _rows(scores, te)
+    if scores is not None:
+        splits.train.extras["mask_scores"] = torch.as_tensor(scores)
+        splits.test.extras["mask_scores"] = torch.as_tensor(te_scores)
+    return splits
+
+
+def _rows(a: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    return None if a is None else a[idx]
+
+
+def _scores(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
+    """Optional per-token masking scores [N, tokens] for the guided sampler."""
+    if key not in z:
+        return None
+    s = z[key]
+    if s.ndim != 2 or len(s) != n or not np.issubdtype(s.dtype, np.number):
+        raise DataError(f"{path}: '{key}' must be numbers shaped [{n}, tokens], got {s.dtype} {list(s.shape)}")
+    if not np.isfinite(s).all():
+        raise DataError(f"{path}: '{key}' holds NaN or infinite values")
+    return s.astype(np.float32)

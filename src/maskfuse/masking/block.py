@@ -40,6 +40,7 @@ class BlockSampler:
         batch: int,
         generator: torch.Generator | None = None,
         valid: torch.Tensor | None = None,
+        scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         if len(grid) == 1:
             grid = (1, grid[0])

@@ -49,6 +49,7 @@ class MultiBlockSampler:
         batch: int,
         generator: torch.Generator | None = None,
         valid: torch.Tensor | None = None,
+        scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         h, w = (1, grid[0]) if len(grid) == 1 else grid
         if len(grid) > 2:

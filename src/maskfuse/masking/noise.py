@@ -67,6 +67,7 @@ class NoiseSampler:
         batch: int,
         generator: torch.Generator | None = None,
         valid: torch.Tensor | None = None,
+        scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         n = math.prod(grid)
         keep, _ = split_counts(n, self.ratio)

@@ -34,6 +34,7 @@ class RandomSampler:
         batch: int,
         generator: torch.Generator | None = None,
         valid: torch.Tensor | None = None,
+        scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         n = 1
         for s in grid:

@@ -45,6 +45,7 @@ class TubeSampler:
         batch: int,
         generator: torch.Generator | None = None,
         valid: torch.Tensor | None = None,
+        scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         grid, axis, slice_shape, pred = self._layout(grid)
         n_slice = math.prod(slice_shape)

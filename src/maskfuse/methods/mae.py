@@ -45,17 +45,17 @@ class MAE(nn.Module):
         return self.head(encode_decode(self.backbone.encoder, self.decoder, tokens, plan))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        tokens, plan, pred = self._run(batch[self.modality])
+        tokens, plan, pred = self._run(batch[self.modality], batch.get("mask_scores"))
         return self.objective(pred, tokens.target, plan.mask, tokens.valid)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Named rows of images for the report: input, masked input, reconstruction."""
         x = batch[self.modality]
-        tokens, plan, pred = self._run(x)
+        tokens, plan, pred = self._run(x, batch.get("mask_scores"))
         return self.backbone.tokenizer.pictures(x, plan.mask, pred, tokens)
 
-    def _run(self, x: torch.Tensor) -> tuple[Tokens, MaskPlan, torch.Tensor]:
+    def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, MaskPlan, torch.Tensor]:
         tokens = self.backbone.tokenizer(x)
-        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid).to(tokens.x.device)
+        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid, scores=scores).to(tokens.x.device)
         return tokens, plan, self.predict(tokens, plan)

@@ -32,19 +32,19 @@ class SimMIM(nn.Module):
         self.objective = MaskedReconstruction(cfg.reconstruction.loss)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        tokens, mask, pred = self._run(batch[self.modality])
+        tokens, mask, pred = self._run(batch[self.modality], batch.get("mask_scores"))
         return self.objective(pred, tokens.target, mask, tokens.valid)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Named rows of images for the report: input, masked input, reconstruction."""
         x = batch[self.modality]
-        tokens, mask, pred = self._run(x)
+        tokens, mask, pred = self._run(x, batch.get("mask_scores"))
         return self.backbone.tokenizer.pictures(x, mask, pred, tokens)
 
-    def _run(self, x: torch.Tensor) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
+    def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
         tokens = self.backbone.tokenizer(x)
-        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid).to(tokens.x.device)
+        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid, scores=scores).to(tokens.x.device)
         mask = plan.mask  # [B, N]
         x = torch.where(mask.unsqueeze(-1), self.mask_token.to(tokens.x.dtype), tokens.x)
         out = self.backbone.encoder(x + tokens.pos, tokens.valid)

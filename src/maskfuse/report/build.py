@@ -73,7 +73,8 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     with torch.random.fork_rng():
         torch.manual_seed(cfg.train.seed)
         figs["pictures"] = figures.image_grid(method.pictures(batch), out / "pictures.png", samples)
-        figs["masks"] = figures.image_grid(mask_rows(method, batch[spec.modality], cfg.mask), out / "masks.png", 4)
+        rows = mask_rows(method, batch[spec.modality], cfg.mask, batch.get("mask_scores"))
+        figs["masks"] = figures.image_grid(rows, out / "masks.png", 4)
     z = embed_dataset(model.backbone, splits.test.head(map_rows)).numpy()
     labels = None if splits.test.labels is None else splits.test.labels[:map_rows].numpy()
     title = f"{projection.upper()} of {len(z)} test embeddings"
@@ -97,12 +98,16 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     return html_path
 
 
-def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg) -> dict[str, torch.Tensor]:
-    """The same images under every registered sampler, at the run's mask ratio."""
+def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=None) -> dict[str, torch.Tensor]:
+    """The same images under every registered sampler, at the run's mask ratio (samplers
+    that need per-token scores appear only when the data has them)."""
     tokenizer = method.backbone.tokenizer
     rows = {"input": images}
     for name in SAMPLERS.names():
-        plan = SAMPLERS.get(name)(mask_cfg)(tokenizer.grid, len(images))
+        sampler = SAMPLERS.get(name)(mask_cfg)
+        if getattr(sampler, "needs_scores", False) and scores is None:
+            continue
+        plan = sampler(tokenizer.grid, len(images), scores=scores)
         rows[f"{name} mask"] = tokenizer.mask_image(images, plan.mask)
     return rows
 
