@@ -17,7 +17,9 @@ def objective_example(name: str):
     z1 = torch.randn(8, 5, requires_grad=True)
     z2 = torch.randn(8, 5, requires_grad=True)
     scores = torch.randn(4, 6, requires_grad=True)
+    q = torch.randn(8, 5, requires_grad=True)
     cases = {
+        "queue-infonce": ((0.2,), (q, torch.randn(8, 5), torch.randn(32, 5)), [q]),
         "loss-predictor": ((), (scores, torch.rand(4, 6)), [scores]),
         "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
         "infonce": ((0.2,), (z1, z2), [z1, z2]),
@@ -77,7 +79,8 @@ def test_method_contract(name, cls_token, digits):
     out = model(batch)
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
     out.loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]  # EMA copies are not
+    missing = [n for n, p in trained if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, f"{name}: parameters without a finite gradient: {missing}"
     assert model.backbone(batch["image"]).shape == (16, model.backbone.encoder.dim)
     pictures = model.pictures(batch)  # every method shows the report what it does

@@ -88,6 +88,8 @@ class ContrastiveConfig:
     proj_hidden: int = 256
     proj_dim: int = 64
     gather: bool = True  # gather embeddings across ranks (with gradients) for negatives
+    queue_size: int = 4096  # moco: keys of earlier batches kept as negatives
+    momentum: float = 0.99  # moco: EMA momentum of the key encoder
 
 
 @dataclass

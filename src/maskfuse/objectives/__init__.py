@@ -1,3 +1,11 @@
 """Losses, one small file each. Importing this package registers them."""
 
-from maskfuse.objectives import dcl, hard_negatives, infonce, loss_predictor, reconstruction, tau  # noqa: F401
+from maskfuse.objectives import (  # noqa: F401
+    dcl,
+    hard_negatives,
+    infonce,
+    loss_predictor,
+    queue_infonce,
+    reconstruction,
+    tau,
+)
