@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import plan_from_mask, split_counts
+from maskfuse.masking.ops import masked_count, plan_from_mask, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -32,7 +32,7 @@ class BlockSampler:
 
     def predicted(self, grid: tuple[int, ...]) -> int:
         """How many tokens a plan over `grid` predicts."""
-        return split_counts(math.prod(grid), self.ratio)[1]
+        return masked_count(grid, self.ratio)
 
     def __call__(
         self,

@@ -7,7 +7,7 @@ import math
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import split_counts
+from maskfuse.masking.ops import masked_count, plan_from_priority, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -33,7 +33,8 @@ class GuidedSampler:
             raise ValueError(f"mask.guide_temperature must be >= 0, got {self.temperature}")
 
     def predicted(self, grid: tuple[int, ...]) -> int:
-        return split_counts(math.prod(grid), self.ratio)[1]
+        """How many tokens a plan over `grid` predicts."""
+        return masked_count(grid, self.ratio)
 
     def __call__(
         self,
@@ -57,5 +58,4 @@ class GuidedSampler:
             priority = priority / self.temperature - torch.log(-torch.log(u))  # Gumbel top-k
         if valid is not None:
             priority = priority.masked_fill(~valid.cpu(), float("inf"))  # padding is never shown
-        order = torch.argsort(priority, dim=1, descending=True)
-        return MaskPlan(order[:, pred:].sort(1).values, order[:, :pred].sort(1).values, n)
+        return plan_from_priority(priority, pred)

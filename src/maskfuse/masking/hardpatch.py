@@ -7,7 +7,7 @@ import math
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import split_counts
+from maskfuse.masking.ops import masked_count, plan_from_priority, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -35,7 +35,8 @@ class HardPatchSampler:
         return self.start + (self.end - self.start) * min(max(progress, 0.0), 1.0)
 
     def predicted(self, grid: tuple[int, ...]) -> int:
-        return split_counts(math.prod(grid), self.ratio)[1]
+        """How many tokens a plan over `grid` predicts."""
+        return masked_count(grid, self.ratio)
 
     def __call__(
         self,
@@ -55,5 +56,4 @@ class HardPatchSampler:
             priority = priority.scatter(1, top, 2.0)  # the hardest come first, above any random draw
         if valid is not None:
             priority = priority.masked_fill(~valid.cpu(), 3.0)  # padding is never shown
-        order = torch.argsort(priority, dim=1, descending=True)
-        return MaskPlan(order[:, pred:].sort(1).values, order[:, :pred].sort(1).values, n)
+        return plan_from_priority(priority, pred)

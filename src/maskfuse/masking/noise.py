@@ -8,7 +8,7 @@ import zlib
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import split_counts
+from maskfuse.masking.ops import masked_count, plan_from_priority, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -59,7 +59,7 @@ class NoiseSampler:
 
     def predicted(self, grid: tuple[int, ...]) -> int:
         """How many tokens a plan over `grid` predicts."""
-        return split_counts(math.prod(grid), self.ratio)[1]
+        return masked_count(grid, self.ratio)
 
     def __call__(
         self,
@@ -85,5 +85,4 @@ class NoiseSampler:
         scores = fields.reshape(batch, n)
         if valid is not None:
             scores = scores.masked_fill(~valid.cpu(), float("inf"))  # padding is always "masked"
-        order = torch.argsort(scores, dim=1)  # lowest noise first: those stay visible
-        return MaskPlan(order[:, :keep].sort(1).values, order[:, keep:].sort(1).values, n)
+        return plan_from_priority(scores, n - keep)  # the highest noise is masked

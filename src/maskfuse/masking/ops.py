@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from maskfuse.types import MaskPlan
@@ -34,6 +36,17 @@ def split_counts(num_tokens: int, ratio: float) -> tuple[int, int]:
     if num_tokens < 2:
         raise ValueError(f"masking needs at least 2 tokens, got {num_tokens}")
     return num_tokens - pred, pred
+
+
+def masked_count(grid: tuple[int, ...], ratio: float) -> int:
+    """How many tokens of a `grid` a plan at `ratio` predicts."""
+    return split_counts(math.prod(grid), ratio)[1]
+
+
+def plan_from_priority(priority: torch.Tensor, pred: int) -> MaskPlan:
+    """Predict the `pred` highest-priority tokens of each row [B, N]; show the rest."""
+    order = torch.argsort(priority, dim=1, descending=True)
+    return MaskPlan(order[:, pred:].sort(1).values, order[:, :pred].sort(1).values, priority.shape[1])
 
 
 def plan_from_mask(mask: torch.Tensor) -> MaskPlan:

@@ -7,7 +7,7 @@ import math
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import split_counts
+from maskfuse.masking.ops import masked_count, plan_from_priority, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -26,7 +26,7 @@ class RandomSampler:
 
     def predicted(self, grid: tuple[int, ...]) -> int:
         """How many tokens a plan over `grid` predicts."""
-        return split_counts(math.prod(grid), self.ratio)[1]
+        return masked_count(grid, self.ratio)
 
     def __call__(
         self,
@@ -36,14 +36,7 @@ class RandomSampler:
         valid: torch.Tensor | None = None,
         scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
-        n = 1
-        for s in grid:
-            n *= s
-        keep, _ = split_counts(n, self.ratio)
-        noise = torch.rand(batch, n, generator=generator)  # [B, N]
+        noise = torch.rand(batch, math.prod(grid), generator=generator)  # [B, N]
         if valid is not None:
-            noise = noise.masked_fill(~valid.cpu(), 2.0)
-        perm = torch.argsort(noise, dim=1)
-        keep_idx = perm[:, :keep].sort(dim=1).values
-        pred_idx = perm[:, keep:].sort(dim=1).values
-        return MaskPlan(keep_idx=keep_idx, pred_idx=pred_idx, num_tokens=n)
+            noise = noise.masked_fill(~valid.cpu(), 2.0)  # above any draw: always predicted
+        return plan_from_priority(noise, self.predicted(grid))

@@ -7,7 +7,7 @@ import math
 import torch
 
 from maskfuse.config import MaskConfig
-from maskfuse.masking.ops import split_counts
+from maskfuse.masking.ops import plan_from_mask, split_counts
 from maskfuse.registry import SAMPLERS
 from maskfuse.types import MaskPlan
 
@@ -52,8 +52,4 @@ class TubeSampler:
         noise = torch.rand(batch, n_slice, generator=generator)
         ranks = noise.argsort(1).argsort(1)  # rank of each slice token
         slice_mask = (ranks >= n_slice - pred).view(batch, *slice_shape)  # [B, *slice]
-        mask = slice_mask.unsqueeze(axis + 1).expand(batch, *grid).reshape(batch, -1)
-        n = math.prod(grid)
-        order = torch.argsort(mask.to(torch.int8), dim=1, stable=True)
-        k = n - int(mask[0].sum())
-        return MaskPlan(order[:, :k], order[:, k:], n)
+        return plan_from_mask(slice_mask.unsqueeze(axis + 1).expand(batch, *grid).reshape(batch, -1))
