@@ -1,8 +1,10 @@
 import pytest
 
+import maskfuse.build  # noqa: F401  (registers the methods)
 from maskfuse.config import Config, parse_override, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.recipes import recipe_names
+from maskfuse.registry import METHODS
 
 
 def test_defaults_round_trip_through_dict():
@@ -20,9 +22,9 @@ def test_recipe_then_override_order():
 
 def test_every_recipe_resolves():
     names = recipe_names()
-    assert {"mae", "simmim", "simclr"} <= set(names)
+    assert {"mae", "simmim", "simclr", "colormae", "hpm", "moco"} <= set(names)
     for name in names:
-        assert resolve(name).method in ("mae", "simmim", "simclr")
+        assert resolve(name).method in METHODS
 
 
 def test_unknown_key_names_the_dotted_key():
