@@ -41,6 +41,7 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "tube": ("masking", "mae", ["mask.sampler=tube"]),
     "multiblock": ("masking", "mae", ["mask.sampler=multiblock"]),
     "hpm": ("masking", "hpm", []),
+    "data2vec": ("targets", "data2vec", []),
     "simclr": ("contrastive", "simclr", []),
     "dcl": ("contrastive", "simclr", ["contrastive.loss=dcl"]),
     "hard-negatives": ("contrastive", "simclr", ["contrastive.loss=hard-negatives"]),
@@ -66,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of training per variant")
     parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument("--out", default="variants.json", help="result file name under benchmarks/results")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(VARIANTS)
     results = {}
@@ -93,7 +95,7 @@ def main() -> None:
             print(
                 f"{name:16s} steps {steps:5d}  knn {100 * r['knn']['top1']:.1f}  linear {100 * r['linear']['top1']:.1f}"
             )
-    out = Path(__file__).parent / "results" / "variants.json"
+    out = Path(__file__).parent / "results" / args.out
     command = f"python benchmarks/variants.py --budget {args.budget:.0f}" + (
         f" --only {args.only}" if args.only else ""
     )

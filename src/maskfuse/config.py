@@ -93,6 +93,12 @@ class ContrastiveConfig:
 
 
 @dataclass
+class TeacherConfig:
+    top_k: int = 3  # data2vec: the target averages the teacher's last k blocks
+    momentum: float = 0.996  # EMA momentum of the teacher
+
+
+@dataclass
 class AugmentConfig:
     crop_scale: tuple[float, float] = (0.35, 1.0)
     flip: bool = True
@@ -157,6 +163,7 @@ class Config:
     mask: MaskConfig = field(default_factory=MaskConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -1,0 +1,73 @@
+"""data2vec: regress an EMA teacher's averaged, normalised layer outputs at masked tokens."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from maskfuse.config import Config
+from maskfuse.data.base import DataSpec
+from maskfuse.encoder import Backbone, build_backbone
+from maskfuse.errors import ConfigError
+from maskfuse.nn.ema import ema_copy, ema_update
+from maskfuse.objectives.reconstruction import MaskedReconstruction
+from maskfuse.registry import METHODS, SAMPLERS
+from maskfuse.types import LossOutput, Tokens
+
+
+@torch.no_grad()
+def teacher_targets(teacher: Backbone, x: torch.Tensor, top_k: int) -> torch.Tensor:
+    """The mean of the teacher's last `top_k` block outputs, each instance-normalised over
+    the tokens (per channel, no parameters), as in data2vec: [B, N, D]."""
+    states = teacher.forward_intermediates(x)[-top_k:]
+    normed = [F.instance_norm(s.tokens.transpose(1, 2)).transpose(1, 2) for s in states]  # [B, N, D] each
+    return torch.stack(normed).mean(0)
+
+
+@METHODS.register("data2vec")
+class Data2Vec(nn.Module):
+    """Baevski et al., "data2vec: A General Framework for Self-supervised Learning in
+    Speech, Vision and Language", ICML 2022.
+
+    Stages: the teacher (an EMA of the student backbone, momentum teacher.momentum)
+    sees the whole input and gives targets from its last teacher.top_k blocks -> the
+    student sees mask tokens at masked places (as SimMIM) -> a linear head regresses the
+    targets of the masked tokens (MSE). The targets are features, not pixels, so the
+    same method serves any modality whose tokenizer exists.
+    """
+
+    def __init__(self, cfg: Config, spec: DataSpec) -> None:
+        super().__init__()
+        t = cfg.teacher
+        if not 0.0 <= t.momentum < 1.0 or t.top_k < 1:
+            raise ConfigError(f"data2vec needs 0 <= teacher.momentum < 1 and teacher.top_k >= 1, got {t}")
+        self.modality, self.top_k, self.momentum = spec.modality, t.top_k, t.momentum
+        self.backbone = build_backbone(cfg, spec)
+        self.teacher = ema_copy(self.backbone)
+        self.sampler = SAMPLERS.get(cfg.mask.sampler)(cfg.mask)
+        dim = self.backbone.encoder.dim
+        self.mask_token = nn.Parameter(torch.randn(dim) * 0.02)
+        self.head = nn.Linear(dim, dim)
+        self.objective = MaskedReconstruction("mse")
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
+        x = batch[self.modality]
+        ema_update(self.teacher, self.backbone, self.momentum)
+        target = teacher_targets(self.teacher, x, self.top_k)
+        tokens = self.backbone.tokenizer(x)
+        mask = self._mask(tokens, batch.get("mask_scores"))
+        student = torch.where(mask.unsqueeze(-1), self.mask_token.to(tokens.x.dtype), tokens.x) + tokens.pos
+        out = self.backbone.encoder(student, tokens.valid)
+        return self.objective(self.head(out.tokens), target, mask, tokens.valid)
+
+    def _mask(self, tokens: Tokens, scores: torch.Tensor | None) -> torch.Tensor:
+        b = tokens.x.shape[0]
+        return self.sampler(tokens.grid, b, valid=tokens.valid, scores=scores).mask.to(tokens.x.device)
+
+    @torch.no_grad()
+    def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The input and what the student sees (its targets are features, not pixels)."""
+        x = batch[self.modality]
+        mask = self._mask(self.backbone.tokenizer(x), batch.get("mask_scores"))
+        return {"input": x, "student input": self.backbone.tokenizer.mask_image(x, mask)}
