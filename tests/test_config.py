@@ -1,8 +1,9 @@
 import pytest
 
 import maskfuse.build  # noqa: F401  (registers the methods)
-from maskfuse.config import Config, parse_override, resolve
+from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
+from maskfuse.overrides import parse_override
 from maskfuse.recipes import recipe_names
 from maskfuse.registry import METHODS
 

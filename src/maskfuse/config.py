@@ -8,15 +8,11 @@ dotted key, so a typo never silently trains the wrong model.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from maskfuse.errors import ConfigError
+from maskfuse.overrides import from_dict, merge, parse_override, plain
 from maskfuse.recipes import read_recipe
 
 
@@ -169,123 +165,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
-
-
-def _plain(value: Any) -> Any:
-    """Tuples become lists so the dict round-trips through YAML and JSON."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check `value` against the type hint `hint`, converting where it is lossless."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError as err:
-                errors.append(str(err))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {hint}")
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            raise ConfigError(f"{key}: expected one of {list(choices)}, got {value!r}")
-        return value
-    if origin is tuple and typing.get_args(hint)[-1] is Ellipsis:
-        item = typing.get_args(hint)[0]
-        if not isinstance(value, (list, tuple)) or not value:
-            raise ConfigError(f"{key}: expected a non-empty list, got {value!r}")
-        return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ConfigError(f"{key}: expected a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, str):  # YAML 1.1 reads '2e-3' (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    raise ConfigError(f"{key}: unsupported config type {hint}")
-
-
-def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    """Build dataclass `cls` from a nested dict, naming the dotted key of any error."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'; known here: {', '.join(sorted(names))}")
-    kwargs = {}
-    for name, value in data.items():
-        hint = hints[name]
-        key = f"{prefix}{name}"
-        if dataclasses.is_dataclass(hint):
-            kwargs[name] = from_dict(hint, value, key + ".")
-        else:
-            kwargs[name] = _coerce(value, hint, key)
-    return cls(**kwargs)
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if key not in out:
-            raise ConfigError(f"unknown config key '{prefix}{key}'; known here: {', '.join(sorted(out))}")
-        if isinstance(out[key], dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{prefix}{key}: expected a mapping of settings, got {value!r}")
-            out[key] = _merge(out[key], value, f"{prefix}{key}.")
-        else:
-            out[key] = value
-    return out
-
-
-def parse_override(text: str) -> dict[str, Any]:
-    """Turn 'train.steps=100' into {'train': {'steps': 100}}; the value is read as YAML."""
-    if "=" not in text:
-        raise ConfigError(f"override '{text}' is not of the form section.key=value")
-    key, raw = text.split("=", 1)
-    try:
-        value = yaml.safe_load(raw) if raw != "" else None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"override '{text}': value is not valid YAML ({err})") from err
-    parts = key.strip().split(".")
-    if not all(parts):
-        raise ConfigError(f"override '{text}': empty key part")
-    nested: dict[str, Any] = {parts[-1]: value}
-    for part in reversed(parts[:-1]):
-        nested = {part: nested}
-    return nested
+        return plain(dataclasses.asdict(self))
 
 
 def resolve(
@@ -297,11 +177,11 @@ def resolve(
     """Defaults -> `base` (a saved run's config) -> recipe -> `data_settings` -> overrides."""
     data = Config().to_dict()
     if base is not None:
-        data = _merge(data, base)
+        data = merge(data, base)
     if recipe is not None:
-        data = _merge(data, read_recipe(recipe))
+        data = merge(data, read_recipe(recipe))
     if data_settings:
-        data = _merge(data, {"data": data_settings})
+        data = merge(data, {"data": data_settings})
     for text in overrides or []:
-        data = _merge(data, parse_override(text))
+        data = merge(data, parse_override(text))
     return from_dict(Config, data)
