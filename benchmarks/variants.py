@@ -42,6 +42,7 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "multiblock": ("masking", "mae", ["mask.sampler=multiblock"]),
     "hpm": ("masking", "hpm", []),
     "data2vec": ("targets", "data2vec", []),
+    "ijepa": ("targets", "ijepa", []),
     "simclr": ("contrastive", "simclr", []),
     "dcl": ("contrastive", "simclr", ["contrastive.loss=dcl"]),
     "hard-negatives": ("contrastive", "simclr", ["contrastive.loss=hard-negatives"]),

@@ -91,7 +91,7 @@ class ContrastiveConfig:
 @dataclass
 class TeacherConfig:
     top_k: int = 3  # data2vec: the target averages the teacher's last k blocks
-    momentum: float = 0.996  # EMA momentum of the teacher
+    momentum: float = 0.996  # EMA momentum of the teacher (data2vec, ijepa)
 
 
 @dataclass

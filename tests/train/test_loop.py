@@ -28,7 +28,7 @@ def _weights(run):
     return load_file(str(checkpoint.latest(run) / "model.safetensors"))
 
 
-@pytest.mark.parametrize("method", ["mae", "simmim", "simclr", "data2vec", "hpm"])
+@pytest.mark.parametrize("method", ["mae", "simmim", "simclr", "data2vec", "hpm", "ijepa"])
 def test_resume_gives_identical_weights(tmp_path, method):
     straight = maskfuse.pretrain(small_config(method), tmp_path / "a")
     cfg = small_config(method, stop="train.stop_after=10")

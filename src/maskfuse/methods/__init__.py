@@ -5,4 +5,4 @@ attribute (what `load` returns) and `forward(batch) -> LossOutput`.
 Importing this package registers them.
 """
 
-from maskfuse.methods import data2vec, hpm, mae, moco, simclr, simmim  # noqa: F401
+from maskfuse.methods import data2vec, hpm, ijepa, mae, moco, simclr, simmim  # noqa: F401
