@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from maskfuse.config import Config, resolve
-from maskfuse.data.base import DataSpec
+from maskfuse.data.base import ArrayDataset, DataSpec
 from maskfuse.encoder import Backbone, build_backbone
 from maskfuse.errors import DataError
+from maskfuse.evaluate.features import embed_dataset
 from maskfuse.train import checkpoint
 
 
@@ -38,10 +39,9 @@ class Pretrained:
             x = x.unsqueeze(1)
         if tuple(x.shape[1:]) != shape:
             raise DataError(f"inputs have per-sample shape {list(x.shape[1:])}; this model expects {list(shape)}")
-        self.backbone.eval()
-        device = next(self.backbone.parameters()).device
-        out = [self.backbone(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy() if out else np.zeros((0, self.backbone.encoder.dim), np.float32)
+        if len(x) == 0:
+            return np.zeros((0, self.backbone.encoder.dim), np.float32)
+        return embed_dataset(self.backbone, ArrayDataset(x, modality=self.spec.modality), batch_size).numpy()
 
 
 def load(run_dir: str | Path) -> Pretrained:

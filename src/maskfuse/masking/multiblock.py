@@ -29,8 +29,8 @@ class MultiBlockSampler:
     Tokens outside the context block are neither seen nor predicted. Block sizes vary,
     so, like I-JEPA's collator, every row is cut to the batch's smallest context and
     target counts (here by dropping random tokens, not the last ones in raster order).
-    The plan holds the union of the targets; JEPA's per-block predictor queries can be
-    recovered from `pred_idx` and the block geometry when that method lands.
+    The plan holds the union of the targets; the `ijepa` method predicts them in one
+    predictor pass.
     """
 
     def __init__(self, cfg: MaskConfig) -> None:

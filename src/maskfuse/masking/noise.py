@@ -70,7 +70,6 @@ class NoiseSampler:
         scores: torch.Tensor | None = None,  # unused: this sampler ignores the data
     ) -> MaskPlan:
         n = math.prod(grid)
-        keep, _ = split_counts(n, self.ratio)
         bank = self.bank(tuple(grid))
         pick = torch.randint(0, len(bank), (batch,), generator=generator)
         fields = bank[pick]  # [B, *grid]
@@ -85,4 +84,4 @@ class NoiseSampler:
         scores = fields.reshape(batch, n)
         if valid is not None:
             scores = scores.masked_fill(~valid.cpu(), float("inf"))  # padding is always "masked"
-        return plan_from_priority(scores, n - keep)  # the highest noise is masked
+        return plan_from_priority(scores, self.predicted(grid))  # the highest noise is masked

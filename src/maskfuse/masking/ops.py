@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from maskfuse.types import MaskPlan
+from maskfuse.types import MaskPlan, Tokens
 
 
 def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -57,3 +57,15 @@ def plan_from_mask(mask: torch.Tensor) -> MaskPlan:
     order = torch.argsort(mask.to(torch.int8), dim=1, stable=True)  # unmasked first, in order
     k = mask.shape[1] - int(counts[0])
     return MaskPlan(keep_idx=order[:, :k], pred_idx=order[:, k:], num_tokens=mask.shape[1])
+
+
+def plan_tokens(sampler, tokens: Tokens, scores: torch.Tensor | None = None) -> MaskPlan:
+    """The sampler's plan over a token bundle's grid, on the bundle's device."""
+    plan = sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid, scores=scores)
+    return plan.to(tokens.x.device)
+
+
+def fill_masked(tokens: Tokens, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
+    """Embeddings with `mask_token` [D] in place of masked tokens, positions added: [B, N, D]
+    (the encoder input of SimMIM-style methods)."""
+    return torch.where(mask.unsqueeze(-1), mask_token.to(tokens.x.dtype), tokens.x) + tokens.pos

@@ -10,10 +10,11 @@ from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import Backbone, build_backbone
 from maskfuse.errors import ConfigError
+from maskfuse.masking.ops import fill_masked, plan_tokens
 from maskfuse.nn.ema import ema_copy, ema_update
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput, Tokens
+from maskfuse.types import LossOutput
 
 
 @torch.no_grad()
@@ -56,18 +57,13 @@ class Data2Vec(nn.Module):
         ema_update(self.teacher, self.backbone, self.momentum)
         target = teacher_targets(self.teacher, x, self.top_k)
         tokens = self.backbone.tokenizer(x)
-        mask = self._mask(tokens, batch.get("mask_scores"))
-        student = torch.where(mask.unsqueeze(-1), self.mask_token.to(tokens.x.dtype), tokens.x) + tokens.pos
-        out = self.backbone.encoder(student, tokens.valid)
+        mask = plan_tokens(self.sampler, tokens, batch.get("mask_scores")).mask
+        out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token), tokens.valid)
         return self.objective(self.head(out.tokens), target, mask, tokens.valid)
-
-    def _mask(self, tokens: Tokens, scores: torch.Tensor | None) -> torch.Tensor:
-        b = tokens.x.shape[0]
-        return self.sampler(tokens.grid, b, valid=tokens.valid, scores=scores).mask.to(tokens.x.device)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The input and what the student sees (its targets are features, not pixels)."""
         x = batch[self.modality]
-        mask = self._mask(self.backbone.tokenizer(x), batch.get("mask_scores"))
+        mask = plan_tokens(self.sampler, self.backbone.tokenizer(x), batch.get("mask_scores")).mask
         return {"input": x, "student input": self.backbone.tokenizer.mask_image(x, mask)}

@@ -10,6 +10,7 @@ from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
+from maskfuse.masking.ops import plan_tokens
 from maskfuse.methods.mae import encode_decode
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.nn.ema import ema_copy, ema_update
@@ -62,8 +63,7 @@ class IJEPA(nn.Module):
 
     def _plan(self, x: torch.Tensor, scores: torch.Tensor | None) -> tuple[Tokens, MaskPlan]:
         tokens = self.backbone.tokenizer(x)
-        plan = self.sampler(tokens.grid, x.shape[0], valid=tokens.valid, scores=scores).to(x.device)
-        return tokens, plan
+        return tokens, plan_tokens(self.sampler, tokens, scores)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -8,7 +8,7 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
-from maskfuse.masking.ops import gather
+from maskfuse.masking.ops import gather, plan_tokens
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
@@ -57,5 +57,5 @@ class MAE(nn.Module):
 
     def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, MaskPlan, torch.Tensor]:
         tokens = self.backbone.tokenizer(x)
-        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid, scores=scores).to(tokens.x.device)
+        plan = plan_tokens(self.sampler, tokens, scores)
         return tokens, plan, self.predict(tokens, plan)

@@ -8,6 +8,7 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
+from maskfuse.masking.ops import fill_masked, plan_tokens
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import LossOutput, Tokens
@@ -44,8 +45,6 @@ class SimMIM(nn.Module):
 
     def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
         tokens = self.backbone.tokenizer(x)
-        plan = self.sampler(tokens.grid, tokens.x.shape[0], valid=tokens.valid, scores=scores).to(tokens.x.device)
-        mask = plan.mask  # [B, N]
-        x = torch.where(mask.unsqueeze(-1), self.mask_token.to(tokens.x.dtype), tokens.x)
-        out = self.backbone.encoder(x + tokens.pos, tokens.valid)
+        mask = plan_tokens(self.sampler, tokens, scores).mask  # [B, N]
+        out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token), tokens.valid)
         return tokens, mask, self.head(out.tokens)
