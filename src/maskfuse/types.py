@@ -24,9 +24,9 @@ class Tokens:
         valid: True for real tokens, False for padding, [B, N].
         target: Per-token reconstruction target, [B, N, P].
         grid: Token grid shape, e.g. (H/p, W/p) for images; used to draw targets.
-        target_mean: Per-token mean removed from `target` when targets are normalised,
-            [B, N, 1]; None when targets are raw.
-        target_std: Per-token std that `target` was divided by, [B, N, 1]; None if raw.
+        target_mean: Mean removed from `target` when targets are normalised, broadcastable
+            to it ([B, N, 1] per patch, [B, N, P] per value); None when targets are raw.
+        target_std: Std that `target` was divided by, shaped like target_mean; None if raw.
     """
 
     x: torch.Tensor

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from maskfuse.config import DataConfig
-from maskfuse.data import digits, fashion_mnist, image_folder, npz  # noqa: F401
+from maskfuse.data import digits, fashion_mnist, image_folder, npz, timeseries  # noqa: F401
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -13,18 +16,35 @@ from maskfuse.registry import DATASETS
 __all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides"]
 
 
+SUFFIXES = {".ts": "ucr", ".tsv": "ucr"}  # files whose format names their source
+
+
 def data_overrides(name_or_path: str) -> dict[str, str]:
-    """Data settings for a --data argument: a registered name, a folder or a .npz file."""
+    """Data settings for a --data argument: a registered name, a folder or a file.
+
+    A file whose format does not say what it holds (.csv, .parquet) keeps the source
+    named by data.name, which the command line must then give."""
     if name_or_path in DATASETS:
         return {"name": name_or_path}
     path = Path(name_or_path)
-    if path.is_dir():
-        return {"name": "image-folder", "path": str(path)}
-    if path.suffix == ".npz" and path.exists():
-        return {"name": "npz", "path": str(path)}
     if not path.exists():
         raise DataError(f"--data {name_or_path}: no such dataset or path; datasets: {', '.join(DATASETS.names())}")
-    raise DataError(f"--data {name_or_path}: expected a folder of images or a .npz file")
+    if path.is_dir():
+        return {"name": "image-folder", "path": str(path)}
+    if path.suffix == ".npz":
+        return {"name": _npz_source(path), "path": str(path)}
+    if path.suffix.lower() in SUFFIXES:
+        return {"name": SUFFIXES[path.suffix.lower()], "path": str(path)}
+    return {"path": str(path)}
+
+
+def _npz_source(path: Path) -> str:
+    """'series-npz' for an archive holding a 'series' array, else the image 'npz' source."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return "series-npz" if "series" in archive.files else "npz"
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return "npz"  # that source reports what is wrong with the file
 
 
 def load_data(cfg: DataConfig) -> Splits:

@@ -8,6 +8,7 @@ seeded step gives the same views again after a resume.
 from __future__ import annotations
 
 import kornia.augmentation as K
+import torch
 from torch import nn
 
 from maskfuse.config import AugmentConfig
@@ -32,3 +33,54 @@ def image_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
         k = 3 if min(h, w) < 64 else 2 * (min(h, w) // 20) + 1
         steps.append(K.RandomGaussianBlur((k, k), (0.1, 2.0), p=cfg.blur_prob))
     return K.AugmentationSequential(*steps)
+
+
+class SeriesViews(nn.Module):
+    """Random views of [B, C, T] series padded at the end with NaN, padding kept in place.
+
+    Each view crops a window of crop_scale of the observed length and stretches it back
+    (linear interpolation), shifts it circularly by up to `shift` of its length, scales
+    each channel by N(1, scale_std) and adds jitter of noise_std times the series' std
+    (Um et al. 2017; Yue et al., TS2Vec 2022).
+    """
+
+    def __init__(self, cfg: AugmentConfig) -> None:
+        super().__init__()
+        self.crop_scale, self.shift = cfg.crop_scale, cfg.shift
+        self.noise_std, self.scale_std = cfg.noise_std, cfg.scale_std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, t = x.shape
+        observed = ~torch.isnan(x[:, 0])  # [B, T]; every channel has the same length
+        length = observed.sum(1).clamp_min(1).to(x.dtype)  # [B]
+        lo, hi = self.crop_scale
+        crop = (length * torch.empty(b).uniform_(lo, hi)).clamp_min(2.0).minimum(length)
+        start = torch.rand(b) * (length - crop)
+        steps = torch.arange(t, dtype=x.dtype)[None]  # [1, T]
+        offset = ((torch.rand(b) * 2 - 1) * self.shift * length).round()  # whole steps
+        where = torch.remainder(steps + offset[:, None], length[:, None])  # circular shift, [B, T]
+        pos = start[:, None] + where / (length[:, None] - 1).clamp_min(1) * (crop[:, None] - 1)
+        left = pos.floor().clamp(0, t - 1)
+        right = (left + 1).minimum(length[:, None] - 1)
+        w = (pos - left)[:, None]  # [B, 1, T]
+        values = x.nan_to_num(0.0)
+
+        def take(idx: torch.Tensor) -> torch.Tensor:
+            return values.gather(2, idx.long()[:, None].expand(b, c, t))
+
+        out = take(left) * (1 - w) + take(right) * w
+        std = _observed_std(x)  # [B, C, 1]
+        out = out * (1 + self.scale_std * torch.randn(b, c, 1)) + self.noise_std * std * torch.randn(b, c, t)
+        return out.masked_fill(~observed[:, None], float("nan"))
+
+
+def _observed_std(x: torch.Tensor) -> torch.Tensor:
+    observed = ~torch.isnan(x)
+    n = observed.sum(-1, keepdim=True).clamp_min(1)
+    mean = x.nan_to_num(0.0).sum(-1, keepdim=True) / n
+    return ((torch.where(observed, x - mean, 0.0) ** 2).sum(-1, keepdim=True) / n).sqrt()
+
+
+@AUGMENTATIONS.register("timeseries")
+def series_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
+    return SeriesViews(cfg)

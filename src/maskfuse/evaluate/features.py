@@ -48,14 +48,16 @@ class FeatureSet:
         return self.train_labels is not None and self.test_labels is not None
 
 
-def raw_features(data: ArrayDataset) -> torch.Tensor:
-    """The inputs flattened to [N, prod(shape)]: the no-learning baseline."""
-    return data.inputs.reshape(len(data), -1)
+@torch.no_grad()
+def raw_feature_set(splits: Splits, featurize: Callable[[torch.Tensor], torch.Tensor], batch_size: int) -> FeatureSet:
+    """The no-learning baseline: each split through the tokenizer's `raw_features`
+    (pixels for images, values for series, log-mel statistics for audio)."""
 
+    def whole(data: ArrayDataset) -> torch.Tensor:
+        return torch.cat([featurize(data.inputs[i : i + batch_size]) for i in range(0, len(data), batch_size)])
 
-def raw_feature_set(splits: Splits) -> FeatureSet:
-    train, test = raw_features(splits.train), raw_features(splits.test)
-    return FeatureSet("raw input", splits, lambda x: x.reshape(len(x), -1), train, test, {"pixels": (train, test)})
+    train, test = whole(splits.train), whole(splits.test)
+    return FeatureSet("raw input", splits, featurize, train, test, {"raw": (train, test)})
 
 
 @torch.no_grad()

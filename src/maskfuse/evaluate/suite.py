@@ -28,7 +28,7 @@ def feature_sets(model: Pretrained, cfg: Config, splits: Splits) -> list[Feature
     e = cfg.eval
     sets = []
     if e.baselines:
-        sets.append(raw_feature_set(splits))
+        sets.append(raw_feature_set(splits, model.backbone.tokenizer.raw_features, e.batch_size))
         init = build_method(cfg, model.spec).backbone  # the exact weights pretraining started from
         sets.append(backbone_feature_set("random init", init, splits, e.batch_size, e.probe_last_n))
     sets.append(backbone_feature_set("pretrained", model.backbone, splits, e.batch_size, e.probe_last_n))

@@ -66,4 +66,4 @@ class Data2Vec(nn.Module):
         """The input and what the student sees (its targets are features, not pixels)."""
         x = batch[self.modality]
         mask = plan_tokens(self.sampler, self.backbone.tokenizer(x), batch.get("mask_scores")).mask
-        return {"input": x, "student input": self.backbone.tokenizer.mask_image(x, mask)}
+        return {"input": x, "student input": self.backbone.tokenizer.mask_input(x, mask)}

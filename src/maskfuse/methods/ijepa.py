@@ -72,4 +72,4 @@ class IJEPA(nn.Module):
         tokens, plan = self._plan(x, batch.get("mask_scores"))
         tok = self.backbone.tokenizer
         hidden = ~torch.zeros_like(plan.mask).scatter(1, plan.keep_idx, True)  # neither context nor shown
-        return {"input": x, "context": tok.mask_image(x, hidden), "targets": tok.mask_image(x, ~plan.mask)}
+        return {"input": x, "context": tok.mask_input(x, hidden), "targets": tok.mask_input(x, ~plan.mask)}

@@ -75,4 +75,4 @@ class MoCo(nn.Module):
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each input and its query and key views, for the report."""
         x = batch[self.modality]
-        return {"input": x, "query view": self.views(x).clamp(0, 1), "key view": self.views(x).clamp(0, 1)}
+        return {"input": x, "query view": self.views(x), "key view": self.views(x)}

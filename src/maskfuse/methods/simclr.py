@@ -40,7 +40,7 @@ class SimCLR(nn.Module):
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Named rows of images for the report: each input and two of its random views."""
         x = batch[self.modality]
-        return {"input": x, "view 1": self.views(x).clamp(0, 1), "view 2": self.views(x).clamp(0, 1)}
+        return {"input": x, "view 1": self.views(x), "view 2": self.views(x)}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         x = batch[self.modality]

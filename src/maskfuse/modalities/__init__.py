@@ -1,3 +1,18 @@
-"""Per-modality tokenizers: raw input -> `Tokens`. Importing this package registers them."""
+"""Per-modality tokenizers: raw input -> `Tokens`. Importing this package registers them.
 
-from maskfuse.modalities import image  # noqa: F401
+Every tokenizer is an `nn.Module` registered in MODALITIES under the batch key it reads
+("image", "timeseries", "audio", ...), built by `builder(cfg, spec, dim)`, and offers:
+
+- `forward(raw) -> Tokens` for a raw batch, and the attributes `grid` (token grid shape),
+  `coords` ([N, A] grid coordinates) and `patch_dim` (width of one token's target);
+- `decode(target, tokens)`: per-token targets (or predictions) back to the raw shape;
+- `mask_input(raw, mask)`: the raw batch with masked tokens hidden, for pictures;
+- `pictures(raw, mask, pred, tokens)`: named rows for the report. A row is images
+  [B, C, H, W] in [0, 1] or signals [B, C, T] (NaN = a gap), nothing else;
+- `raw_features(raw) -> [B, F]`: the no-learning baseline the evaluation compares with.
+
+Variable-length continuous inputs (series, audio) come padded at the end with NaN; the
+tokenizer turns that into `Tokens.valid`, so padding is never a target nor counted.
+"""
+
+from maskfuse.modalities import image, timeseries  # noqa: F401

@@ -99,10 +99,14 @@ class ImageTokenizer(nn.Module):
             target = target * tokens.target_std + tokens.target_mean
         return self.unpatchify(target)
 
-    def mask_image(self, images: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
+    def mask_input(self, images: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
         """Images with the masked patches painted `fill`, for pictures: mask [B, N] bool."""
         patches = self.patchify(images)
         return self.unpatchify(patches.masked_fill(mask.unsqueeze(-1), fill))
+
+    def raw_features(self, images: torch.Tensor) -> torch.Tensor:
+        """The pixels flattened to [B, C*H*W]: the no-learning baseline."""
+        return images.reshape(len(images), -1)
 
     def pictures(self, images: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tokens: Tokens) -> dict:
         """Input, masked input and reconstruction (predicted patches pasted among the
@@ -110,7 +114,7 @@ class ImageTokenizer(nn.Module):
         recon = torch.where(mask.unsqueeze(-1), self.patchify(self.decode(pred, tokens)), self.patchify(images))
         return {
             "input": images,
-            "masked input": self.mask_image(images, mask),
+            "masked input": self.mask_input(images, mask),
             "reconstruction": self.unpatchify(recon).clamp(0, 1),
         }
 

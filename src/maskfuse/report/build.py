@@ -108,7 +108,7 @@ def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=No
         if getattr(sampler, "needs_scores", False) and scores is None:
             continue
         plan = sampler(tokenizer.grid, len(images), scores=scores)
-        rows[f"{name} mask"] = tokenizer.mask_image(images, plan.mask)
+        rows[f"{name} mask"] = tokenizer.mask_input(images, plan.mask)
     return rows
 
 

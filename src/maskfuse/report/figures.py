@@ -37,18 +37,23 @@ def curves(records: list[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def _show(ax: plt.Axes, image: torch.Tensor) -> None:
-    img = image.detach().float().clamp(0, 1).cpu()
-    if img.shape[0] == 3:
-        ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+def _show(ax: plt.Axes, sample: torch.Tensor) -> None:
+    """Draw one sample: an image [C, H, W] in [0, 1], or a signal [C, T] as lines (NaN = gap)."""
+    x = sample.detach().float().cpu()
+    if x.dim() == 2:
+        for channel in x[:4]:  # at most four channels stay readable in a small panel
+            ax.plot(channel.numpy(), lw=0.8)
+    elif x.shape[0] == 3:
+        ax.imshow(x.clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
     else:  # grey, or more than three channels: show the first as grey
-        ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(x[0].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
 def image_grid(rows: dict[str, torch.Tensor], path: Path, columns: int = 8) -> Path:
-    """One row per named image set (e.g. input / masked / reconstruction), `columns` samples."""
+    """One row per named set of images or signals (e.g. input / masked / reconstruction),
+    `columns` samples."""
     n = min(columns, min(len(v) for v in rows.values()))
     fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n, 1.4 * len(rows)), squeeze=False)
     for r, (name, images) in enumerate(rows.items()):

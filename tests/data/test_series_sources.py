@@ -1,0 +1,146 @@
+import numpy as np
+import pytest
+import torch
+
+from maskfuse.config import resolve
+from maskfuse.data import data_overrides, load_data
+from maskfuse.errors import DataError
+from tests.conftest import ucr_file
+
+
+def cfg_for(path, *extra):
+    return resolve(data_settings=data_overrides(str(path)), overrides=list(extra)).data
+
+
+def test_ucr_gunpoint_with_its_own_test_split():
+    splits = load_data(cfg_for(ucr_file("GunPoint"), "data.name=ucr"))
+    assert (len(splits.train), len(splits.test)) == (50, 150)
+    assert splits.spec.modality == "timeseries" and splits.spec.shape == (1, 150)
+    assert splits.spec.num_classes == 2 and splits.spec.class_names == ("1", "2")
+    assert torch.isfinite(splits.train.inputs).all()
+    assert abs(float(splits.train.inputs[0, 0, 0]) - (-0.6478854)) < 1e-6  # the file's first value
+
+
+def write_ts(path, rows, labels=("a", "b")):
+    lines = [
+        "# written by the test",
+        "@problemName demo",
+        "@timeStamps false",
+        "@univariate false",
+        f"@classLabel true {' '.join(labels)}",
+        "@data",
+    ]
+    lines += [":".join(",".join(str(v) for v in dim) for dim in dims) + f":{label}" for dims, label in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_ts_format_multivariate_unequal_length_from_real_values(tmp_path):
+    gun = np.loadtxt(ucr_file("GunPoint"))[:12]  # real values, cut to unequal lengths
+    rows = [([gun[i, 1 : 40 - i], gun[i, 41 : 80 - i]], "b" if gun[i, 0] == 2 else "a") for i in range(12)]
+    write_ts(tmp_path / "demo_TRAIN.ts", rows)
+    splits = load_data(cfg_for(tmp_path / "demo_TRAIN.ts", "data.test_fraction=0.25"))
+    assert splits.spec.shape == (2, 39) and len(splits.train) + len(splits.test) == 12
+    everything = torch.cat([splits.train.inputs, splits.test.inputs])
+    lengths = sorted((~torch.isnan(everything[:, 0])).sum(1).tolist())
+    assert lengths == list(range(28, 40))
+    assert torch.equal(torch.isnan(everything[:, 0]), torch.isnan(everything[:, 1]))
+
+
+def test_ts_missing_value_inside_a_series_names_it_or_is_skipped(tmp_path):
+    write_ts(
+        tmp_path / "x.ts",
+        [
+            ([[1, 2, 3, 4]], "a"),
+            ([[1, "?", 3, 4]], "b"),
+            ([[5, 6, 7, 8]], "a"),
+            ([[1, 1, 2, 2]], "b"),
+            ([[0, 1, 0, 1]], "a"),
+        ],
+    )
+    with pytest.raises(DataError, match=r"series \d+: has a missing value \(NaN\) at step 1"):
+        load_data(cfg_for(tmp_path / "x.ts"))
+    splits = load_data(cfg_for(tmp_path / "x.ts", "data.on_error=skip"))
+    assert len(splits.train) + len(splits.test) == 4 and any("skipped 1" in n for n in splits.notes)
+
+
+def test_ts_errors_name_the_line(tmp_path):
+    (tmp_path / "bad.ts").write_text("@classLabel true a b\n@data\n1,2,x:a\n")
+    with pytest.raises(DataError, match=r"bad.ts, line 3, channel 0: expected a number, got 'x'"):
+        load_data(cfg_for(tmp_path / "bad.ts"))
+    (tmp_path / "nodata.ts").write_text("@problemName x\n")
+    with pytest.raises(DataError, match="no '@data' line"):
+        load_data(cfg_for(tmp_path / "nodata.ts"))
+    write_ts(tmp_path / "label.ts", [([[1, 2]], "c")])
+    with pytest.raises(DataError, match=r"labels \['c'\] are not among the declared classes"):
+        load_data(cfg_for(tmp_path / "label.ts"))
+
+
+def test_wide_csv_with_shorter_series_and_string_labels(tmp_path):
+    gun = np.loadtxt(ucr_file("GunPoint"))[:10, 1:21]
+    lines = ["kind," + ",".join(f"t{i}" for i in range(20))]
+    for i, row in enumerate(gun):
+        n = 20 - (i % 3)  # trailing empty cells make a shorter series
+        lines.append(("gun," if i % 2 else "point,") + ",".join(f"{v:.6f}" for v in row[:n]) + "," * (20 - n))
+    (tmp_path / "wide.csv").write_text("\n".join(lines) + "\n")
+    splits = load_data(cfg_for(tmp_path / "wide.csv", "data.name=series-table", "data.label_column=kind"))
+    assert splits.spec.shape == (1, 20) and splits.spec.class_names == ("gun", "point")
+    with pytest.raises(DataError, match="no label column 'label'"):
+        load_data(cfg_for(tmp_path / "wide.csv", "data.name=series-table"))
+    lines[3] = lines[3].replace(lines[3].split(",")[4], "oops", 1)
+    (tmp_path / "wide.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"wide.csv, row 4, column 't3': expected a number, got 'oops'"):
+        load_data(cfg_for(tmp_path / "wide.csv", "data.name=series-table", "data.label_column=kind"))
+
+
+def test_long_form_parquet_multichannel_matches_wide_layout(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(6, 2, 9)).astype(np.float32)
+    rows = [
+        (f"s{i}", t, ch, float(values[i, c, t]), i % 2)
+        for i in range(6)
+        for c, ch in enumerate(["x", "y"])
+        for t in rng.permutation(9 - (i == 0) * 3)
+    ]
+    cols = dict(zip(["id", "time", "axis", "value", "label"], map(list, zip(*rows))))
+    pq.write_table(pa.table(cols), tmp_path / "long.parquet")
+    cfg = cfg_for(
+        tmp_path / "long.parquet",
+        "data.name=series-table",
+        "data.series_format=long",
+        "data.channel_column=axis",
+        "data.test_fraction=0.34",
+    )
+    splits = load_data(cfg)
+    got = torch.cat([splits.train.inputs, splits.test.inputs])
+    assert splits.spec.shape == (2, 9) and got.shape == (6, 2, 9)
+    expect = torch.as_tensor(values)
+    expect[0, :, 6:] = float("nan")  # series s0 is 3 steps shorter
+    for series in got:  # every series comes back whole, time-sorted, channels in order
+        match = [e for e in expect if torch.allclose(e.nan_to_num(99), series.nan_to_num(99))]
+        assert len(match) == 1
+
+
+def test_long_form_duplicate_time_names_the_row(tmp_path):
+    (tmp_path / "dup.csv").write_text("id,time,value\na,0,1\na,1,2\na,1,3\nb,0,1\nb,1,1\n")
+    with pytest.raises(DataError, match=r"dup.csv, row 4: series 'a' has two values at time 1.0"):
+        load_data(
+            cfg_for(tmp_path / "dup.csv", "data.name=series-table", "data.series_format=long", "data.label_column=null")
+        )
+
+
+def test_series_npz_and_suffix_dispatch(tmp_path):
+    x = np.random.default_rng(1).normal(size=(20, 3, 16)).astype(np.float32)
+    np.savez(tmp_path / "s.npz", series=x, labels=np.arange(20) % 4)
+    assert data_overrides(str(tmp_path / "s.npz"))["name"] == "series-npz"
+    splits = load_data(cfg_for(tmp_path / "s.npz"))
+    assert splits.spec.shape == (3, 16) and splits.spec.num_classes == 4
+    assert data_overrides(str(tmp_path / "s.npz")) != data_overrides(str(tmp_path))  # folder -> images
+
+
+def test_a_table_without_a_named_source_says_so(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="digits is built in and reads no file.*set data.name"):
+        load_data(cfg_for(tmp_path / "t.csv"))
