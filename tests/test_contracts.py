@@ -7,7 +7,7 @@ import torch
 import maskfuse.build  # noqa: F401  (fills every registry)
 from maskfuse.build import build_method
 from maskfuse.config import MaskConfig
-from maskfuse.data import load_data
+from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
 from maskfuse.data.timeseries import series_splits
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from tests.conftest import small_config
@@ -83,8 +83,29 @@ def series_data():
     return series_splits((x[:32], np.arange(32) % 3), (x[32:], np.arange(16) % 3), "synthetic series", cfg)
 
 
-MODALITY_DATA = {"image": lambda: load_data(small_config().data), "timeseries": series_data}
-MODALITY_SETTINGS = {"image": [], "timeseries": ["series.patch_len=4"]}
+def audio_data():
+    """Noisy chirps of unequal length (NaN-padded), a quarter second at 8 kHz."""
+    rng = np.random.default_rng(0)
+    t = np.arange(2000) / 8000
+    x = np.stack([np.sin(2 * np.pi * (300 + 200 * (i % 4)) * t * (1 + t)) for i in range(48)])[:, None]
+    x = (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+    for i in range(48):
+        x[i, :, 2000 - (i % 5) * 300 :] = np.nan
+    return audio_arrays(x, np.arange(48) % 4)
+
+
+MODALITY_DATA = {"image": lambda: load_data(small_config().data), "timeseries": series_data, "audio": audio_data}
+MODALITY_SETTINGS = {
+    "image": [],
+    "timeseries": ["series.patch_len=4"],
+    "audio": ["audio.n_mels=16", "data.max_seconds=0.25"],
+}
+
+
+def audio_arrays(x, y):
+    spec = DataSpec("audio", (1, x.shape[-1]), (0.0,), (1.0,), 4, ("a", "b", "c", "d"))
+    train = ArrayDataset(torch.as_tensor(x[:32]), torch.as_tensor(y[:32]), "audio")
+    return Splits(train, ArrayDataset(torch.as_tensor(x[32:]), torch.as_tensor(y[32:]), "audio"), spec)
 
 
 @pytest.fixture(scope="module", params=sorted(MODALITY_DATA))
@@ -111,7 +132,8 @@ def test_method_contract(name, cls_token, modality_data):
     assert torch.isfinite(model.backbone(raw)).all()
     pictures = model.pictures(batch)  # every method shows the report what it does
     assert "input" in pictures and len(pictures) >= 2
-    assert all(p.shape == raw.shape for p in pictures.values())
+    # rows are the raw input, or images of it (audio draws spectrograms)
+    assert all(p.shape == raw.shape or (p.dim() == 4 and len(p) == 16) for p in pictures.values())
     assert all(torch.isfinite(p).all() for p in pictures.values() if p.dim() == 4)  # signals keep NaN gaps
 
 

@@ -27,6 +27,10 @@ class DataConfig:
     channel_column: str | None = None  # series-table long form: a channel column for multichannel series
     value_column: str = "value"  # series-table long form: the value column
     max_length: int | None = None  # series / audio: crop longer inputs to this many steps (None: the longest)
+    sample_rate: int = 8000  # audio: every file is resampled to this rate (polyphase, scipy)
+    max_seconds: float = 1.0  # audio: longer clips are cropped, shorter ones padded (and masked as padding)
+    label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
+    test_regex: str | None = None  # audio-folder / fsdd: files whose name matches form the test split
     on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it
     image_size: int | None = None  # resize every image to this square size (image-folder)
     channels: int | None = None  # expected channel count; None accepts what the data has
@@ -48,6 +52,15 @@ class SeriesConfig:
     channels: Literal["mixed", "independent"] = "mixed"  # one token per time patch over all channels,
     # or one token per (channel, time patch) with a shared patch embedding
     normalize: Literal["series", "dataset", "none"] = "series"  # per-series (RevIN-style) or training-split stats
+
+
+@dataclass
+class AudioConfig:
+    n_mels: int = 32  # mel bands of the log-mel spectrogram
+    window_ms: float = 25.0  # STFT window
+    hop_ms: float = 10.0  # STFT hop
+    patch_time: int = 4  # frames per token (Audio-MAE uses 16 x 16 on 128 mels)
+    patch_freq: int = 8  # mel bands per token
 
 
 @dataclass
@@ -121,6 +134,9 @@ class AugmentConfig:
     noise_std: float = 0.05  # series: additive jitter, in units of each series' std; audio: noise vs signal rms
     scale_std: float = 0.1  # series: per-channel scaling factor ~ N(1, scale_std)
     shift: float = 0.1  # series / audio: circular time shift of up to this share of the length
+    gain_db: float = 6.0  # audio: random gain within +- gain_db
+    time_masks: int = 2  # audio: silenced time spans per view (SpecAugment), each up to 10% of the clip
+    freq_masks: int = 2  # audio: removed frequency bands per view (SpecAugment), each up to 10% of the band
 
 
 @dataclass
@@ -174,6 +190,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     series: SeriesConfig = field(default_factory=SeriesConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from maskfuse.cli import main
-from tests.conftest import ucr_file
+from tests.conftest import fsdd_root, ucr_file
 
 QUICK = ["train.progress=false", "train.monitor_every=0", "train.batch_size=32", "model.depth=2",
          "eval.protocols=[knn,linear]"]  # fmt: skip
@@ -46,3 +46,28 @@ def test_gunpoint_series_from_the_command_line(tmp_path, recipe):
     assert report["results"]["pretrained"]["linear"]["top1"] > 0.8
     assert main(["report", str(run)]) == 0
     assert (run / "report" / "pictures.png").stat().st_size > 10_000
+
+
+def test_spoken_digits_audio_mae_from_the_command_line(tmp_path):
+    run = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--recipe",
+        "audio-mae",
+        "--data",
+        str(fsdd_root()),
+        "data.name=fsdd",
+        "data.max_train=600",
+        "train.steps=60",
+        "--out",
+        str(run),
+        *QUICK,
+    ]
+    assert main(argv) == 0
+    curve = losses(run)
+    assert sum(curve[-3:]) / 3 < 0.9 * sum(curve[:3]) / 3, curve
+    assert main(["evaluate", str(run)]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["test_rows"] == 300  # takes 0-4 of every digit and speaker
+    assert report["results"]["pretrained"]["linear"]["top1"] > 0.5  # ten classes: chance is 0.1
+    assert main(["report", str(run)]) == 0

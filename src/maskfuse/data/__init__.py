@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data import digits, fashion_mnist, image_folder, npz, timeseries  # noqa: F401
+from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, timeseries  # noqa: F401
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -30,12 +30,20 @@ def data_overrides(name_or_path: str) -> dict[str, str]:
     if not path.exists():
         raise DataError(f"--data {name_or_path}: no such dataset or path; datasets: {', '.join(DATASETS.names())}")
     if path.is_dir():
-        return {"name": "image-folder", "path": str(path)}
+        return {"name": _folder_source(path), "path": str(path)}
     if path.suffix == ".npz":
         return {"name": _npz_source(path), "path": str(path)}
     if path.suffix.lower() in SUFFIXES:
         return {"name": SUFFIXES[path.suffix.lower()], "path": str(path)}
     return {"path": str(path)}
+
+
+def _folder_source(folder: Path) -> str:
+    """'audio-folder' when the folder holds audio files (at any depth), else 'image-folder'."""
+    from maskfuse.data.audio import AUDIO_SUFFIXES
+
+    has_audio = any(p.suffix.lower() in AUDIO_SUFFIXES for p in folder.rglob("*"))
+    return "audio-folder" if has_audio else "image-folder"
 
 
 def _npz_source(path: Path) -> str:

@@ -67,6 +67,8 @@ def series_splits(
             constant_values=np.nan,
         )
         keep = check_series(x, f"{source} ({name} split)", cfg.on_error == "skip")
+        # archives often come sorted by class: one seeded shuffle, so data.max_train keeps a fair sample
+        keep = np.random.default_rng(cfg.split_seed).permutation(keep)
         if len(keep) < len(x):
             notes.append(f"skipped {len(x) - len(keep)} bad {name} series")
         parts.append((x[keep], None if y is None else y[keep]))

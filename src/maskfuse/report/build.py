@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 from pathlib import Path
@@ -102,7 +103,9 @@ def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=No
     """The same images under every registered sampler, at the run's mask ratio (samplers
     that need per-token scores appear only when the data has them)."""
     tokenizer = method.backbone.tokenizer
-    rows = {"input": images}
+    rows = {
+        "input": tokenizer.mask_input(images, torch.zeros(len(images), math.prod(tokenizer.grid), dtype=torch.bool))
+    }
     for name in SAMPLERS.names():
         sampler = SAMPLERS.get(name)(mask_cfg)
         if getattr(sampler, "needs_scores", False) and scores is None:
