@@ -24,6 +24,7 @@ def objective_example(name: str):
         "queue-infonce": ((0.2,), (q, torch.randn(8, 5), torch.randn(32, 5)), [q]),
         "loss-predictor": ((), (scores, torch.rand(4, 6)), [scores]),
         "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
+        "masked-tokens": ((), (pred, torch.randint(0, 3, (4, 6)), torch.arange(24).reshape(4, 6) % 2 == 0), [pred]),
         "infonce": ((0.2,), (z1, z2), [z1, z2]),
         "dcl": ((0.2,), (z1, z2), [z1, z2]),
         "hard-negatives": ((0.2, 1.0), (z1, z2), [z1, z2]),

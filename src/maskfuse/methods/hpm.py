@@ -13,7 +13,6 @@ from maskfuse.masking.ops import gather
 from maskfuse.methods.mae import encode_decode
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.objectives.loss_predictor import RelativeLossPrediction
-from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS
 from maskfuse.types import LossOutput, MaskPlan, Tokens
 
@@ -36,9 +35,8 @@ class HPM(nn.Module):
         self.sampler = HardPatchSampler(cfg.mask)
         tokenizer = self.backbone.tokenizer
         self.decoder = MaskedDecoder(self.backbone.encoder.dim, tokenizer.coords, cfg.decoder)
-        self.head = nn.Linear(cfg.decoder.dim, tokenizer.patch_dim)
+        self.head = tokenizer.target_head(cfg.decoder.dim, cfg.reconstruction)
         self.loss_head = nn.Linear(cfg.decoder.dim, 1)
-        self.reconstruction = MaskedReconstruction(cfg.reconstruction.loss)
         self.ranking = RelativeLossPrediction()
         self.progress = 0.0
 
@@ -57,8 +55,8 @@ class HPM(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         tokens, plan, feats = self._run(batch[self.modality])
         pred = self.head(feats)
-        recon = self.reconstruction(pred, tokens.target, plan.mask, tokens.valid)
-        per_token = (pred - tokens.target).pow(2).mean(-1)  # [B, N] true difficulty
+        recon = self.head.loss(pred, tokens, plan.mask)
+        per_token = self.head.per_token(pred, tokens)  # [B, N] true difficulty (the ranking detaches it)
         scores = self.loss_head(feats).squeeze(-1)
         rank = self.ranking(gather(scores, plan.pred_idx), gather(per_token, plan.pred_idx))
         logs = {**recon.logs, **rank.logs, "hard_share": self.sampler.share_at(self.progress)}

@@ -10,7 +10,6 @@ from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import gather, plan_tokens
 from maskfuse.nn.decoder import MaskedDecoder
-from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import LossOutput, MaskPlan, Tokens
 
@@ -37,16 +36,15 @@ class MAE(nn.Module):
         self.sampler = SAMPLERS.get(cfg.mask.sampler)(cfg.mask)
         tokenizer = self.backbone.tokenizer
         self.decoder = MaskedDecoder(self.backbone.encoder.dim, tokenizer.coords, cfg.decoder)
-        self.head = nn.Linear(cfg.decoder.dim, tokenizer.patch_dim)
-        self.objective = MaskedReconstruction(cfg.reconstruction.loss)
+        self.head = tokenizer.target_head(cfg.decoder.dim, cfg.reconstruction)  # pixels, values, ids...
 
     def predict(self, tokens: Tokens, plan: MaskPlan) -> torch.Tensor:
-        """Predicted targets for every token, [B, N, P]."""
+        """Predictions for every token, [B, N, P] (P: the target head's width)."""
         return self.head(encode_decode(self.backbone.encoder, self.decoder, tokens, plan))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         tokens, plan, pred = self._run(batch[self.modality], batch.get("mask_scores"))
-        return self.objective(pred, tokens.target, plan.mask, tokens.valid)
+        return self.head.loss(pred, tokens, plan.mask)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -9,7 +9,6 @@ from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import fill_masked, plan_tokens
-from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import LossOutput, Tokens
 
@@ -29,12 +28,11 @@ class SimMIM(nn.Module):
         self.sampler = SAMPLERS.get(cfg.mask.sampler)(cfg.mask)
         dim = self.backbone.encoder.dim
         self.mask_token = nn.Parameter(torch.randn(dim) * 0.02)
-        self.head = nn.Linear(dim, self.backbone.tokenizer.patch_dim)
-        self.objective = MaskedReconstruction(cfg.reconstruction.loss)
+        self.head = self.backbone.tokenizer.target_head(dim, cfg.reconstruction)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         tokens, mask, pred = self._run(batch[self.modality], batch.get("mask_scores"))
-        return self.objective(pred, tokens.target, mask, tokens.valid)
+        return self.head.loss(pred, tokens, mask)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

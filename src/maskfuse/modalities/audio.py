@@ -7,10 +7,11 @@ import math
 import torch
 from torch import nn
 
-from maskfuse.config import AudioConfig, Config
+from maskfuse.config import AudioConfig, Config, ReconstructionConfig
 from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.pos import grid_coords, sincos
+from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
 from maskfuse.types import Tokens
 
@@ -112,6 +113,10 @@ class AudioTokenizer(nn.Module):
         patches = self.patchify(spec)
         valid = frame_valid[:, :: self.pt].repeat_interleave(self.grid[1], dim=1)  # [B, gt * gf]
         return Tokens(self.proj(patches), self.pos, self.coords, valid, patches, self.grid)
+
+    def target_head(self, in_dim: int, cfg: ReconstructionConfig) -> PatchTarget:
+        """Masked-modeling head: a linear map to the patch targets, cfg.loss (MSE or L1)."""
+        return PatchTarget(in_dim, self.patch_dim, cfg.loss)
 
     def decode(self, target: torch.Tensor, tokens: Tokens | None = None) -> torch.Tensor:
         """Per-token targets back to standardised log-mel spectrograms [B, n_mels, frames]."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from maskfuse.config import Config
+from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.pos import grid_coords, sincos
+from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
 from maskfuse.types import Tokens
 
@@ -86,6 +87,10 @@ class ImageTokenizer(nn.Module):
             target_mean=mean,
             target_std=std,
         )
+
+    def target_head(self, in_dim: int, cfg: ReconstructionConfig) -> PatchTarget:
+        """Masked-modeling head: a linear map to the patch targets, cfg.loss (MSE or L1)."""
+        return PatchTarget(in_dim, self.patch_dim, cfg.loss)
 
     def decode(self, target: torch.Tensor, tokens: Tokens | None = None) -> torch.Tensor:
         """Per-token targets (or predictions of them) back to images [B, C, H, W].

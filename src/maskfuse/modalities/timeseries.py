@@ -7,10 +7,11 @@ import math
 import torch
 from torch import nn
 
-from maskfuse.config import Config
+from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.pos import grid_coords, sincos
+from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
 from maskfuse.types import Tokens
 
@@ -112,6 +113,10 @@ class SeriesTokenizer(nn.Module):
             target_mean=token_mean,
             target_std=token_std,
         )
+
+    def target_head(self, in_dim: int, cfg: ReconstructionConfig) -> PatchTarget:
+        """Masked-modeling head: a linear map to the patch targets, cfg.loss (MSE or L1)."""
+        return PatchTarget(in_dim, self.patch_dim, cfg.loss)
 
     def decode(self, target: torch.Tensor, tokens: Tokens | None = None) -> torch.Tensor:
         """Per-token (normalised) values back to series [B, C, T] in the input's units."""

@@ -5,6 +5,7 @@ from maskfuse.objectives import (  # noqa: F401
     hard_negatives,
     infonce,
     loss_predictor,
+    masked_tokens,
     queue_infonce,
     reconstruction,
     tau,

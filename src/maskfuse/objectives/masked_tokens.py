@@ -1,0 +1,28 @@
+"""Masked token prediction: cross-entropy over the masked positions only (BERT's MLM)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from maskfuse.registry import OBJECTIVES
+from maskfuse.types import LossOutput
+
+
+@OBJECTIVES.register("masked-tokens")
+class MaskedTokenPrediction(nn.Module):
+    """Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers", NAACL 2019.
+
+    Mean cross-entropy of the true class at masked positions; other positions never count.
+    """
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> LossOutput:
+        """Args: logits [B, N, K], target class ids [B, N], mask [B, N] (True = counts)."""
+        chosen = logits[mask]  # [M, K]
+        if chosen.shape[0] == 0:
+            loss = logits.sum() * 0.0
+            return LossOutput(loss, {"mlm_ce": 0.0, "mlm_acc": 0.0})
+        truth = target[mask]
+        loss = nn.functional.cross_entropy(chosen.float(), truth)
+        acc = (chosen.argmax(-1) == truth).float().mean()
+        return LossOutput(loss, {"mlm_ce": float(loss.detach()), "mlm_acc": float(acc)})
