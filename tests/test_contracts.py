@@ -6,8 +6,10 @@ import torch
 
 import maskfuse.build  # noqa: F401  (fills every registry)
 from maskfuse.build import build_method
-from maskfuse.config import MaskConfig
+from maskfuse.config import DataConfig, MaskConfig
 from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
+from maskfuse.data.columns import Columns
+from maskfuse.data.tabular import table_splits
 from maskfuse.data.timeseries import series_splits
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from tests.conftest import small_config
@@ -24,6 +26,11 @@ def objective_example(name: str):
         "queue-infonce": ((0.2,), (q, torch.randn(8, 5), torch.randn(32, 5)), [q]),
         "loss-predictor": ((), (scores, torch.rand(4, 6)), [scores]),
         "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
+        "feature-reconstruction": (
+            ([0, 3, 0, 2, 0, 0],),
+            (pred, torch.tensor([[0.5, 2, -1, 1, 0, 3]] * 4), torch.ones(4, 6, dtype=torch.bool)),
+            [pred],
+        ),
         "masked-tokens": ((), (pred, torch.randint(0, 3, (4, 6)), torch.arange(24).reshape(4, 6) % 2 == 0), [pred]),
         "infonce": ((0.2,), (z1, z2), [z1, z2]),
         "dcl": ((0.2,), (z1, z2), [z1, z2]),
@@ -95,11 +102,32 @@ def audio_data():
     return audio_arrays(x, np.arange(48) % 4)
 
 
-MODALITY_DATA = {"image": lambda: load_data(small_config().data), "timeseries": series_data, "audio": audio_data}
+def table_data():
+    """Numeric and categorical columns with missing cells: every method meets missing tokens."""
+    rng = np.random.default_rng(0)
+    n = 48
+    data = {
+        "a": rng.normal(size=n).astype(object),
+        "kind": rng.choice(["x", "y", "z"], size=n).astype(object),
+        "b": rng.uniform(0, 100, size=n).astype(object),
+        "label": (np.arange(n) % 3).astype(object),
+    }
+    data["a"][::5] = None
+    data["kind"][1::7] = None
+    return table_splits(Columns("synthetic table", data, 0), DataConfig(test_fraction=0.25), "synthetic table")
+
+
+MODALITY_DATA = {
+    "image": lambda: load_data(small_config().data),
+    "timeseries": series_data,
+    "audio": audio_data,
+    "table": table_data,
+}
 MODALITY_SETTINGS = {
     "image": [],
     "timeseries": ["series.patch_len=4"],
     "audio": ["audio.n_mels=16", "data.max_seconds=0.25"],
+    "table": [],
 }
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from maskfuse import api
 from maskfuse.config import Config, resolve
 from maskfuse.data import data_overrides, load_data
-from maskfuse.errors import MaskfuseError
+from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows
 from maskfuse.recipes import recipe_description, recipe_names
 from maskfuse.registry import EVALUATIONS
@@ -68,6 +68,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
     splits = load_data(cfg.data)
+    encoding = model.spec.meta.get("encoding")
+    if encoding is not None and splits.spec.meta.get("encoding") != encoding:
+        raise DataError(
+            f"--data {args.data}: its columns or categories differ from those the run was trained on; "
+            "a table model embeds only tables encoded the same way"
+        )
     parts = {"train": [splits.train], "test": [splits.test], "all": [splits.train, splits.test]}[args.split]
     names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
     embeddings = [model.embed(ds.inputs) for ds in parts]

@@ -31,6 +31,8 @@ class DataConfig:
     max_seconds: float = 1.0  # audio: longer clips are cropped, shorter ones padded (and masked as padding)
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
     test_regex: str | None = None  # audio-folder / fsdd: files whose name matches form the test split
+    categorical: tuple[str, ...] = ()  # table: columns to treat as categorical (default: inferred)
+    numeric: tuple[str, ...] = ()  # table: columns to treat as numeric (default: inferred)
     on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it
     image_size: int | None = None  # resize every image to this square size (image-folder)
     channels: int | None = None  # expected channel count; None accepts what the data has
@@ -134,6 +136,7 @@ class AugmentConfig:
     noise_std: float = 0.05  # series: additive jitter, in units of each series' std; audio: noise vs signal rms
     scale_std: float = 0.1  # series: per-channel scaling factor ~ N(1, scale_std)
     shift: float = 0.1  # series / audio: circular time shift of up to this share of the length
+    feature_mask: float = 0.3  # table: share of columns each view hides (they become missing tokens)
     gain_db: float = 6.0  # audio: random gain within +- gain_db
     time_masks: int = 2  # audio: silenced time spans per view (SpecAugment), each up to 10% of the clip
     freq_masks: int = 2  # audio: removed frequency bands per view (SpecAugment), each up to 10% of the band

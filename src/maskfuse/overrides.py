@@ -49,8 +49,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         return value
     if origin is tuple and typing.get_args(hint)[-1] is Ellipsis:
         item = typing.get_args(hint)[0]
-        if not isinstance(value, (list, tuple)) or not value:
-            raise ConfigError(f"{key}: expected a non-empty list, got {value!r}")
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
         return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         args = typing.get_args(hint)

@@ -7,6 +7,7 @@ import pytest
 
 from maskfuse.cli import main
 from tests.conftest import fsdd_root, ucr_file
+from tests.data.test_table_sources import wine_csv
 
 QUICK = ["train.progress=false", "train.monitor_every=0", "train.batch_size=32", "model.depth=2",
          "eval.protocols=[knn,linear]"]  # fmt: skip
@@ -70,4 +71,37 @@ def test_spoken_digits_audio_mae_from_the_command_line(tmp_path):
     report = json.loads((run / "eval.json").read_text())
     assert report["test_rows"] == 300  # takes 0-4 of every digit and speaker
     assert report["results"]["pretrained"]["linear"]["top1"] > 0.5  # ten classes: chance is 0.1
+    assert main(["report", str(run)]) == 0
+
+
+def test_wine_table_with_missing_cells_from_the_command_line(tmp_path, capsys):
+    wine_csv(tmp_path / "wine.csv")
+    run = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--recipe",
+        "table-mae",
+        "--data",
+        str(tmp_path / "wine.csv"),
+        "data.name=table",
+        "data.label_column=cultivar",
+        "train.steps=300",
+        "--out",
+        str(run),
+        *QUICK,
+    ]
+    assert main(argv) == 0
+    curve = losses(run)
+    assert sum(curve[-5:]) / 5 < 0.85 * sum(curve[:5]) / 5, curve  # masked cells are predicted better
+    assert main(["evaluate", str(run)]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["results"]["pretrained"]["linear"]["top1"] > 0.75  # three cultivars: chance is 0.4
+    assert main(["embed", str(run), "--out", str(tmp_path / "e.npy")]) == 0
+    wine_csv(tmp_path / "other.csv", missing_every=5)  # same columns and categories: embeds
+    assert main(["embed", str(run), "--data", str(tmp_path / "other.csv"), "--out", str(tmp_path / "o.npy")]) == 0
+    rows = "".join(f"class_{i % 2},light,{12 + i}\n" for i in range(6))
+    (tmp_path / "small.csv").write_text("cultivar,strength,alcohol\n" + rows)  # other columns
+    capsys.readouterr()
+    assert main(["embed", str(run), "--data", str(tmp_path / "small.csv"), "--out", str(tmp_path / "s.npy")]) != 0
+    assert "columns or categories differ" in capsys.readouterr().err
     assert main(["report", str(run)]) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, timeseries  # noqa: F401
+from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, tabular, timeseries  # noqa: F401
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS

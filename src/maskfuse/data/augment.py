@@ -130,3 +130,30 @@ class AudioViews(nn.Module):
 @AUGMENTATIONS.register("audio")
 def audio_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
     return AudioViews(cfg)
+
+
+class TableViews(nn.Module):
+    """Random views of table rows [B, F]: each view hides a random `feature_mask` share of
+    the columns (they become the missing token) and jitters numeric cells.
+
+    Yao et al., "Self-supervised Learning for Large-scale Item Recommendations", CIKM
+    2021 (feature masking); here each view draws its own mask, so the two views of a
+    row overlap at random rather than being exact complements.
+    """
+
+    def __init__(self, cfg: AugmentConfig, spec: DataSpec) -> None:
+        super().__init__()
+        self.share, self.noise = cfg.feature_mask, cfg.noise_std
+        enc = spec.meta["encoding"]
+        scale = torch.tensor(spec.meta["scale"], dtype=torch.float32)
+        self.register_buffer("numeric_scale", scale * torch.tensor([k == "numeric" for k in enc["kinds"]]))
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        hide = torch.rand_like(rows) < self.share
+        jitter = self.noise * self.numeric_scale * torch.randn_like(rows)
+        return (rows + jitter).masked_fill(hide, float("nan"))
+
+
+@AUGMENTATIONS.register("table")
+def table_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
+    return TableViews(cfg, spec)

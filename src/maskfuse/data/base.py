@@ -23,6 +23,8 @@ class DataSpec:
         std: Per-channel std of the training split.
         num_classes: Number of label classes, or None for unlabeled data.
         class_names: Names of the classes, when known.
+        meta: What else a tokenizer needs, JSON-serialisable (tables: column names,
+            kinds, categories and scaling fitted on the training split).
     """
 
     modality: str
@@ -31,6 +33,7 @@ class DataSpec:
     std: tuple[float, ...]
     num_classes: int | None = None
     class_names: tuple[str, ...] = ()
+    meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -40,6 +43,7 @@ class DataSpec:
             "std": list(self.std),
             "num_classes": self.num_classes,
             "class_names": list(self.class_names),
+            "meta": self.meta,
         }
 
     @classmethod
@@ -51,6 +55,7 @@ class DataSpec:
             std=tuple(d["std"]),
             num_classes=d.get("num_classes"),
             class_names=tuple(d.get("class_names", ())),
+            meta=d.get("meta", {}),
         )
 
 

@@ -62,6 +62,8 @@ def evaluate_run(
     model = load(run_dir)
     cfg = model.config
     names = tuple(protocols or cfg.eval.protocols)
+    if not names:
+        raise ConfigError("eval.protocols is empty; name at least one protocol")
     for name in names:
         EVALUATIONS.get(name)  # unknown names fail before any work
     splits = load_data(cfg.data)

@@ -2,6 +2,7 @@
 
 from maskfuse.objectives import (  # noqa: F401
     dcl,
+    feature_reconstruction,
     hard_negatives,
     infonce,
     loss_predictor,

@@ -38,8 +38,10 @@ def curves(records: list[dict], path: Path) -> Path:
 
 
 def _show(ax: plt.Axes, sample: torch.Tensor) -> None:
-    """Draw one sample: an image [C, H, W] in [0, 1], or a signal [C, T] as lines (NaN = gap)."""
+    """Draw one sample: an image [C, H, W] in [0, 1], or a signal [C, T] / [T] as lines (NaN = gap)."""
     x = sample.detach().float().cpu()
+    if x.dim() == 1:  # one row of a table: its features as one line
+        x = x[None]
     if x.dim() == 2:
         for channel in x[:4]:  # at most four channels stay readable in a small panel
             ax.plot(channel.numpy(), lw=0.8)

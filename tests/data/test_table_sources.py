@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_wine
+
+from maskfuse.config import resolve
+from maskfuse.data import data_overrides, load_data
+from maskfuse.data.base import split_indices
+from maskfuse.errors import DataError
+
+
+def cfg_for(path, *extra):
+    return resolve(data_settings=data_overrides(str(path)), overrides=["data.name=table", *extra]).data
+
+
+def wine_csv(path, rows=None, missing_every=7):
+    """scikit-learn's wine as CSV: a categorical 'strength' column made from alcohol,
+    empty cells every `missing_every` rows, the cultivar name as label."""
+    bunch = load_wine()
+    x, y = bunch.data, bunch.target
+    names = list(bunch.feature_names)
+    lines = [",".join(["cultivar", "strength", *names])]
+    strength = np.where(x[:, 0] < 12.5, "light", np.where(x[:, 0] < 13.5, "medium", "strong"))
+    for i in range(len(x) if rows is None else rows):
+        cells = [f"{v:.4f}" for v in x[i]]
+        if i % missing_every == 3:
+            cells[i % len(cells)] = ""
+        lines.append(",".join([f"class_{y[i]}", strength[i], *cells]))
+    path.write_text("\n".join(lines) + "\n")
+    return x, y
+
+
+def test_wine_csv_with_missing_cells_and_a_categorical_column(tmp_path):
+    x, y = wine_csv(tmp_path / "wine.csv")
+    s = load_data(cfg_for(tmp_path / "wine.csv", "data.label_column=cultivar"))
+    enc = s.spec.meta["encoding"]
+    assert s.spec.modality == "table" and s.spec.shape == (14,)
+    assert enc["kinds"][0] == "categorical" and enc["kinds"][1:] == ["numeric"] * 13
+    assert enc["categories"]["strength"] == ["light", "medium", "strong"]
+    assert s.spec.class_names == ("class_0", "class_1", "class_2") and len(s.train) + len(s.test) == 178
+    everything = torch.cat([s.train.inputs, s.test.inputs])
+    assert int(torch.isnan(everything).sum()) == len(range(3, 178, 7))
+    center = s.spec.meta["center"][1]  # alcohol: the training split's median
+    train_alcohol = s.train.inputs[:, 1]
+    assert abs(center - float(train_alcohol[~torch.isnan(train_alcohol)].median())) < 0.06
+
+
+def test_kinds_can_be_forced_and_bad_names_are_refused(tmp_path):
+    wine_csv(tmp_path / "wine.csv")
+    forced = ["data.label_column=cultivar", "data.categorical=[magnesium]", "data.on_error=skip"]
+    s = load_data(cfg_for(tmp_path / "wine.csv", *forced))  # test rows with unseen magnesium levels drop out
+    enc = s.spec.meta["encoding"]
+    assert len(s.test) < 36 and set(s.test.inputs[:, enc["columns"].index("magnesium")].tolist()) <= set(
+        range(len(enc["categories"]["magnesium"]))
+    )
+    assert enc["kinds"][enc["columns"].index("magnesium")] == "categorical"
+    with pytest.raises(DataError, match="'colour', not a feature column"):
+        load_data(cfg_for(tmp_path / "wine.csv", "data.label_column=cultivar", "data.numeric=[colour]"))
+    with pytest.raises(DataError, match=r"column 'strength': expected a number, got 'strong'"):
+        load_data(cfg_for(tmp_path / "wine.csv", "data.label_column=cultivar", "data.numeric=[strength]"))
+
+
+def test_missing_label_column_and_unseen_category(tmp_path):
+    wine_csv(tmp_path / "wine.csv")
+    with pytest.raises(DataError, match="no label column 'label'; columns: cultivar, strength"):
+        load_data(cfg_for(tmp_path / "wine.csv"))
+    text = (tmp_path / "wine.csv").read_text().splitlines()
+    _, test_rows = split_indices(178, load_wine().target, 0.2, 0)
+    row = int(test_rows[5]) + 1  # a held-out row's line (the header is line 0)
+    text[row] = text[row].replace(text[row].split(",")[1], "unheard-of", 1)
+    (tmp_path / "odd.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError, match=rf"odd.csv, row {row + 1}, column 'strength': category 'unheard-of' never"):
+        load_data(cfg_for(tmp_path / "odd.csv", "data.label_column=cultivar"))
+    s = load_data(cfg_for(tmp_path / "odd.csv", "data.label_column=cultivar", "data.on_error=skip"))
+    assert len(s.train) + len(s.test) == 177 and "skipped 1 test rows" in s.notes[0]
+
+
+def test_builtin_wine_and_breast_cancer():
+    wine = load_data(resolve(overrides=["data.name=wine"]).data)
+    cancer = load_data(resolve(overrides=["data.name=breast-cancer"]).data)
+    assert wine.spec.shape == (13,) and wine.spec.class_names == ("class_0", "class_1", "class_2")
+    assert cancer.spec.shape == (30,) and cancer.spec.class_names == ("malignant", "benign")
+    assert len(cancer.train) + len(cancer.test) == 569 and not torch.isnan(cancer.train.inputs).any()
+
+
+def test_parquet_tables_read_the_same(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    bunch = load_wine()
+    cols = {n: bunch.data[:, j] for j, n in enumerate(bunch.feature_names)}
+    cols["label"] = bunch.target
+    pq.write_table(pa.table(cols), tmp_path / "w.parquet")
+    s = load_data(cfg_for(tmp_path / "w.parquet"))
+    assert s.spec.shape == (13,) and len(s.train) + len(s.test) == 178
