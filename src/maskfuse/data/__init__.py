@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, tabular, timeseries  # noqa: F401
+from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, tabular, text, timeseries  # noqa: F401
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -16,7 +16,7 @@ from maskfuse.registry import DATASETS
 __all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides"]
 
 
-SUFFIXES = {".ts": "ucr", ".tsv": "ucr"}  # files whose format names their source
+SUFFIXES = {".ts": "ucr", ".tsv": "ucr", ".jsonl": "text"}  # files whose format names their source
 
 
 def data_overrides(name_or_path: str) -> dict[str, str]:

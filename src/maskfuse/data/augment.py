@@ -157,3 +157,21 @@ class TableViews(nn.Module):
 @AUGMENTATIONS.register("table")
 def table_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
     return TableViews(cfg, spec)
+
+
+class TextViews(nn.Module):
+    """Random views of id sequences [B, L]: each view replaces a `feature_mask` share of
+    the real tokens by [MASK] (token masking, as in SimCSE-style and CERT text views)."""
+
+    def __init__(self, cfg: AugmentConfig, spec: DataSpec) -> None:
+        super().__init__()
+        self.share, self.pad, self.mask = cfg.feature_mask, spec.meta["pad_id"], spec.meta["mask_id"]
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        hide = (torch.rand(ids.shape) < self.share) & (ids != self.pad)
+        return ids.masked_fill(hide, self.mask)
+
+
+@AUGMENTATIONS.register("text")
+def text_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
+    return TextViews(cfg, spec)

@@ -7,7 +7,9 @@ or 0-based row indices for Parquet.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -63,19 +65,22 @@ def to_float(cell, where) -> float:
 
 def read_columns(path: Path) -> Columns:
     """A .csv / .tsv or .parquet file as `Columns`."""
-    suffix = path.suffix.lower()
+    suffixes = [s.lower() for s in path.suffixes]
+    packed = suffixes[-1] if suffixes and suffixes[-1] in (".gz", ".bz2") else None
+    suffix = suffixes[-2] if packed and len(suffixes) > 1 else path.suffix.lower()
     if suffix == ".parquet":
         return _parquet(path)
     if suffix in (".csv", ".tsv", ".txt"):
-        return _csv(path, "\t" if suffix == ".tsv" else ",")
-    raise DataError(f"{path}: expected a .csv, .tsv or .parquet file")
+        return _csv(path, "\t" if suffix == ".tsv" else ",", packed)
+    raise DataError(f"{path}: expected a .csv, .tsv or .parquet file (.csv and .tsv may be .gz or .bz2)")
 
 
-def _csv(path: Path, delimiter: str) -> Columns:
+def _csv(path: Path, delimiter: str, packed: str | None = None) -> Columns:
+    opener = {None: open, ".gz": gzip.open, ".bz2": bz2.open}[packed]
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with opener(path, "rt", newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f, delimiter=delimiter))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: cannot read as CSV ({err})") from err
     if not rows:
         raise DataError(f"{path}: empty file; expected a header row and data rows")

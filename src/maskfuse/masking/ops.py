@@ -65,7 +65,25 @@ def plan_tokens(sampler, tokens: Tokens, scores: torch.Tensor | None = None) -> 
     return plan.to(tokens.x.device)
 
 
-def fill_masked(tokens: Tokens, mask: torch.Tensor, mask_token: torch.Tensor) -> torch.Tensor:
+def fill_masked(
+    tokens: Tokens, mask: torch.Tensor, mask_token: torch.Tensor, random_share: float = 0.0, keep_share: float = 0.0
+) -> torch.Tensor:
     """Embeddings with `mask_token` [D] in place of masked tokens, positions added: [B, N, D]
-    (the encoder input of SimMIM-style methods)."""
-    return torch.where(mask.unsqueeze(-1), mask_token.to(tokens.x.dtype), tokens.x) + tokens.pos
+    (the encoder input of SimMIM-style methods).
+
+    BERT's corruption (Devlin et al. 2019) with random_share = keep_share = 0.1: of the
+    masked tokens, that share shows a random real token of the batch instead (drawn by
+    frequency, where BERT draws uniformly from the vocabulary), and that share stays as
+    it is; the rest show the mask token. All of them remain prediction targets.
+    """
+    x = tokens.x
+    out = torch.where(mask.unsqueeze(-1), mask_token.to(x.dtype), x)
+    if random_share > 0 or keep_share > 0:
+        u = torch.rand(mask.shape, device=x.device)
+        shown = mask & (u < random_share)
+        kept = mask & (u >= random_share) & (u < random_share + keep_share)
+        real = tokens.valid.reshape(-1).nonzero().squeeze(1)
+        pick = real[torch.randint(len(real), mask.shape, device=x.device)]
+        out = torch.where(shown.unsqueeze(-1), x.reshape(-1, x.shape[-1])[pick], out)
+        out = torch.where(kept.unsqueeze(-1), x, out)
+    return out + tokens.pos

@@ -26,6 +26,7 @@ class SimMIM(nn.Module):
         self.modality = spec.modality
         self.backbone = build_backbone(cfg, spec)
         self.sampler = SAMPLERS.get(cfg.mask.sampler)(cfg.mask)
+        self.corruption = (cfg.mask.replace_random, cfg.mask.keep_original)
         dim = self.backbone.encoder.dim
         self.mask_token = nn.Parameter(torch.randn(dim) * 0.02)
         self.head = self.backbone.tokenizer.target_head(dim, cfg.reconstruction)
@@ -44,5 +45,5 @@ class SimMIM(nn.Module):
     def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
         tokens = self.backbone.tokenizer(x)
         mask = plan_tokens(self.sampler, tokens, scores).mask  # [B, N]
-        out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token), tokens.valid)
+        out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token, *self.corruption), tokens.valid)
         return tokens, mask, self.head(out.tokens)

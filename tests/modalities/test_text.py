@@ -1,0 +1,45 @@
+import torch
+
+from maskfuse.config import AugmentConfig, ReconstructionConfig
+from maskfuse.data.augment import TextViews
+from maskfuse.data.base import DataSpec
+from maskfuse.modalities.text import TextTokenizer
+
+META = {"vocab_size": 12, "pad_id": 0, "mask_id": 2}
+
+
+def test_ids_become_tokens_padding_is_invalid_and_targets_are_ids():
+    tok = TextTokenizer(META, length=6, dim=8)
+    ids = torch.tensor([[5, 6, 7, 0, 0, 0], [8, 9, 10, 11, 5, 6]])
+    t = tok(ids)
+    assert t.x.shape == (2, 6, 8) and t.grid == (6,)
+    assert t.valid.tolist() == [[True] * 3 + [False] * 3, [True] * 6]
+    assert torch.equal(t.x[0, 1], tok.embed.weight[6])
+    assert torch.equal(tok.decode(t.target), ids)
+    head = tok.target_head(8, ReconstructionConfig())
+    logits = head(torch.randn(2, 6, 8))
+    assert logits.shape == (2, 6, 12)
+    mask = torch.zeros(2, 6, dtype=torch.bool)
+    mask[0, 4] = True  # padding: never counted
+    assert float(head.loss(logits, t, mask).loss.detach()) == 0.0
+    mask[1, 2] = True
+    expected = torch.nn.functional.cross_entropy(logits[1, 2][None], ids[1, 2][None])
+    assert torch.allclose(head.loss(logits, t, mask).loss, expected)
+
+
+def test_bag_of_words_baseline_counts_real_tokens_only():
+    tok = TextTokenizer(META, length=5, dim=8)
+    raw = tok.raw_features(torch.tensor([[5, 5, 7, 0, 0]]))
+    expected = torch.zeros(12)
+    expected[5], expected[7] = 2.0, 1.0
+    assert torch.allclose(raw[0], expected / expected.norm())
+
+
+def test_text_views_mask_only_real_tokens():
+    spec = DataSpec("text", (50,), (0.0,), (1.0,), meta=META)
+    ids = torch.randint(3, 12, (400, 50))
+    ids[:, 40:] = 0
+    out = TextViews(AugmentConfig(feature_mask=0.25), spec)(ids)
+    assert torch.equal(out[:, 40:], ids[:, 40:])
+    share = float((out[:, :40] == 2).float().mean())
+    assert 0.22 < share < 0.28
