@@ -1,5 +1,7 @@
 """Contract tests generated from the registries: a new component is covered on registration."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -67,11 +69,16 @@ def test_sampler_contract(name):
 
 @pytest.mark.parametrize("name", SAMPLERS.names())
 @pytest.mark.parametrize("method", ["mae", "simmim"])
-def test_every_sampler_drives_every_masked_method(name, method, digits):
-    cfg = small_config(method, s=f"mask.sampler={name}", r="mask.ratio=0.5")
-    model = build_method(cfg, digits.spec)
-    batch = digits.train.batch(torch.arange(8))
-    batch["mask_scores"] = torch.rand(8, 16)  # what an npz source with mask_scores provides
+def test_every_sampler_drives_every_masked_method_on_every_modality(name, method, modality_data):
+    """Samplers work on any grid a tokenizer makes: 2-D patches, 1-D time or columns or
+    text, time x frequency, with padding."""
+    spec = modality_data.spec
+    extra = {f"x{i}": s for i, s in enumerate(MODALITY_SETTINGS[spec.modality])}
+    cfg = small_config(method, s=f"mask.sampler={name}", r="mask.ratio=0.5", **extra)
+    model = build_method(cfg, spec)
+    batch = modality_data.train.batch(torch.arange(8))
+    n = math.prod(model.backbone.tokenizer.grid)
+    batch["mask_scores"] = torch.rand(8, n)  # what an npz source with mask_scores provides
     out = model(batch)
     assert torch.isfinite(out.loss)
 

@@ -157,7 +157,10 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pre.add_argument("--recipe", help="recipe name (see `maskfuse recipes`) or path to a YAML file; default mae")
-    pre.add_argument("--data", help="dataset name (digits, fashion-mnist), an image folder, or a .npz file")
+    pre.add_argument(
+        "--data",
+        help="dataset name, a folder (images or audio) or a file (.npz, .ts, .tsv, .jsonl; others need data.name)",
+    )
     pre.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
     pre.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
     pre.add_argument(
