@@ -41,6 +41,7 @@ def rows(tmp: Path) -> dict[str, tuple[str, str, list[str]]]:
     return {
         "gunpoint-mae": ("series: GunPoint", "series-mae", [*gun, "train.steps=600"]),
         "gunpoint-simclr": ("series: GunPoint", "series-simclr", [*gun, "train.steps=600"]),
+        "gunpoint-frames": ("series: GunPoint", "series-frames", [*gun, "train.steps=600"]),
         "fsdd-mae": ("audio: FSDD, takes 0-4 held out", "audio-mae", [*fsdd, "train.steps=1000"]),
         "fsdd-simclr": ("audio: FSDD, takes 0-4 held out", "audio-simclr", [*fsdd, "train.steps=1000"]),
         "fsdd-theo-mae": (
@@ -55,6 +56,7 @@ def rows(tmp: Path) -> dict[str, tuple[str, str, list[str]]]:
         "cancer-jepa": ("table: breast-cancer", "table-jepa", ["data.name=breast-cancer", "train.steps=600"]),
         "cancer-simclr": ("table: breast-cancer", "table-simclr", ["data.name=breast-cancer", "train.steps=600"]),
         "rotten-mlm": ("text: Rotten Tomatoes", "text-mlm", [*text, "train.steps=1000"]),
+        "rotten-simclr": ("text: Rotten Tomatoes", "text-simclr", [*text, "train.steps=600"]),
     }
 
 

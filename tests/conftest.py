@@ -105,3 +105,19 @@ def rotten_tomatoes(tmp: Path, rows: int | None = None) -> Path:
     with out.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("sentiment", "text"), *kept])
     return out
+
+
+def teacher_run(folder, cfg, spec):
+    """A run directory holding an untrained backbone of `cfg` for `spec`: a frozen
+    teacher for the distilling methods, written as `maskfuse pretrain` writes one."""
+    import torch
+    from torch import nn
+
+    from maskfuse.encoder import build_backbone
+    from maskfuse.train import checkpoint
+
+    torch.manual_seed(1)
+    model = nn.ModuleDict({"backbone": build_backbone(cfg, spec)})
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    checkpoint.save(folder, 1, model, opt, cfg.to_dict(), spec.to_dict())
+    return folder

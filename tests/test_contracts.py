@@ -14,8 +14,9 @@ from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
 from maskfuse.data.text import text_splits
 from maskfuse.data.timeseries import series_splits
+from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
-from tests.conftest import small_config
+from tests.conftest import small_config, teacher_run
 
 
 def objective_example(name: str):
@@ -163,9 +164,14 @@ def modality_data(request):
 
 @pytest.mark.parametrize("cls_token", [False, True])
 @pytest.mark.parametrize("name", METHODS.names())
-def test_method_contract(name, cls_token, modality_data):
+def test_method_contract(name, cls_token, modality_data, tmp_path):
     spec = modality_data.spec
+    if spec.modality not in getattr(METHODS.get(name), "modalities", (spec.modality,)):
+        pytest.skip(f"{name} is for {METHODS.get(name).modalities} only (build_method refuses others: tested)")
     extra = {f"x{i}": s for i, s in enumerate(MODALITY_SETTINGS[spec.modality])}
+    if getattr(METHODS.get(name), "needs_teacher", False):  # a frozen teacher of the same data, 3 blocks deep
+        teacher = teacher_run(tmp_path / "teacher", small_config("mae", d="model.depth=3", **extra), spec)
+        extra["teacher"] = f"teacher.path={teacher}"
     cfg = small_config(name, cls=f"model.cls_token={str(cls_token).lower()}", **extra)
     model = build_method(cfg, spec)
     batch = modality_data.train.batch(torch.arange(16))
@@ -183,6 +189,13 @@ def test_method_contract(name, cls_token, modality_data):
     # rows are the raw input, or images of it (audio draws spectrograms)
     assert all(p.shape == raw.shape or (p.dim() == 4 and len(p) == 16) for p in pictures.values())
     assert all(torch.isfinite(p).all() for p in pictures.values() if p.dim() == 4)  # signals keep NaN gaps
+
+
+@pytest.mark.parametrize("name", [n for n in METHODS.names() if getattr(METHODS.get(n), "modalities", None)])
+def test_a_method_refuses_modalities_it_does_not_name(name, digits):
+    assert "image" not in METHODS.get(name).modalities  # (digits are images)
+    with pytest.raises(ConfigError, match=f"method '{name}' works on"):
+        build_method(small_config(name), digits.spec)
 
 
 @pytest.mark.parametrize("loss", ["infonce", "dcl", "hard-negatives", "tau"])

@@ -9,10 +9,15 @@ import maskfuse.masking  # noqa: F401  (registers samplers)
 import maskfuse.methods  # noqa: F401  (registers methods)
 from maskfuse.config import Config
 from maskfuse.data.base import DataSpec
+from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS
 
 
 def build_method(cfg: Config, spec: DataSpec, seed: int | None = None) -> nn.Module:
     """The method cfg.method, its weights initialised from `seed` (cfg.train.seed by default)."""
+    method = METHODS.get(cfg.method)
+    allowed = getattr(method, "modalities", None)
+    if allowed is not None and spec.modality not in allowed:
+        raise ConfigError(f"method '{cfg.method}' works on {', '.join(allowed)} data, not {spec.modality}")
     torch.manual_seed(cfg.train.seed if seed is None else seed)
-    return METHODS.get(cfg.method)(cfg, spec)
+    return method(cfg, spec)

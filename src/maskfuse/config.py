@@ -59,6 +59,7 @@ class SeriesConfig:
     channels: Literal["mixed", "independent"] = "mixed"  # one token per time patch over all channels,
     # or one token per (channel, time patch) with a shared patch embedding
     normalize: Literal["series", "dataset", "none"] = "series"  # per-series (RevIN-style) or training-split stats
+    frame_scales: int = 16  # frames method: Morlet wavelet scales, log-spaced from 3 to min(128, T/2)
 
 
 @dataclass
@@ -130,6 +131,8 @@ class ContrastiveConfig:
 class TeacherConfig:
     top_k: int = 3  # data2vec: the target averages the teacher's last k blocks
     momentum: float = 0.996  # EMA momentum of the teacher (data2vec, ijepa)
+    path: str | None = None  # maskdistill / mrmae / maskalign: run directory of the frozen teacher
+    layers: int = 0  # frozen teacher: run only its first `layers` blocks (DMAE); 0 = all
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Methods: thin compositions of tokenizer, sampler, trunk, heads and objectives.
 
 Each method is an `nn.Module` built as `Method(cfg, spec)` with a `backbone`
-attribute (what `load` returns) and `forward(batch) -> LossOutput`.
+attribute (what `load` returns) and `forward(batch) -> LossOutput`. A method that
+only makes sense for some modalities names them in a class attribute `modalities`.
 Importing this package registers them.
 """
 
-from maskfuse.methods import data2vec, hpm, ijepa, mae, moco, simclr, simmim  # noqa: F401
+from maskfuse.methods import data2vec, frames, hpm, ijepa, mae, maskalign, maskdistill, moco, mrmae, simclr, simmim  # noqa: F401

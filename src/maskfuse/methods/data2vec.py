@@ -26,6 +26,24 @@ def teacher_targets(teacher: Backbone, x: torch.Tensor, top_k: int) -> torch.Ten
     return torch.stack(normed).mean(0)
 
 
+def regress_masked_features(model: nn.Module, x: torch.Tensor, target: torch.Tensor, scores=None) -> LossOutput:
+    """The student side shared by feature-target methods: mask tokens at the masked
+    places (as SimMIM), encode, `model.head` regresses `target` [B, N, Dt] there with
+    `model.objective`. `model` has backbone, sampler, mask_token, head, objective."""
+    tokens = model.backbone.tokenizer(x)
+    mask = plan_tokens(model.sampler, tokens, scores).mask
+    out = model.backbone.encoder(fill_masked(tokens, mask, model.mask_token), tokens.valid)
+    return model.objective(model.head(out.tokens), target, mask, tokens.valid)
+
+
+@torch.no_grad()
+def student_pictures(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The input and what the student sees (its targets are features, not pixels)."""
+    x = batch[model.modality]
+    mask = plan_tokens(model.sampler, model.backbone.tokenizer(x), batch.get("mask_scores")).mask
+    return {"input": x, "student input": model.backbone.tokenizer.mask_input(x, mask)}
+
+
 @METHODS.register("data2vec")
 class Data2Vec(nn.Module):
     """Baevski et al., "data2vec: A General Framework for Self-supervised Learning in
@@ -56,14 +74,7 @@ class Data2Vec(nn.Module):
         x = batch[self.modality]
         ema_update(self.teacher, self.backbone, self.momentum)
         target = teacher_targets(self.teacher, x, self.top_k)
-        tokens = self.backbone.tokenizer(x)
-        mask = plan_tokens(self.sampler, tokens, batch.get("mask_scores")).mask
-        out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token), tokens.valid)
-        return self.objective(self.head(out.tokens), target, mask, tokens.valid)
+        return regress_masked_features(self, x, target, batch.get("mask_scores"))
 
-    @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The input and what the student sees (its targets are features, not pixels)."""
-        x = batch[self.modality]
-        mask = plan_tokens(self.sampler, self.backbone.tokenizer(x), batch.get("mask_scores")).mask
-        return {"input": x, "student input": self.backbone.tokenizer.mask_input(x, mask)}
+        return student_pictures(self, batch)

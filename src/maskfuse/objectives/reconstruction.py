@@ -11,19 +11,20 @@ from maskfuse.types import LossOutput
 
 @OBJECTIVES.register("reconstruction")
 class MaskedReconstruction(nn.Module):
-    """Mean per-token error over masked, valid tokens (MAE: MSE; SimMIM: L1).
+    """Mean per-token error over masked, valid tokens (MAE: MSE; SimMIM: L1; feature
+    distillation: smooth L1 with beta 1).
 
     He et al., "Masked Autoencoders Are Scalable Vision Learners", 2022;
     Xie et al., "SimMIM: a Simple Framework for Masked Image Modeling", 2022.
 
     Args:
-        loss: "mse" or "l1".
+        loss: "mse", "l1" or "smooth-l1".
     """
 
     def __init__(self, loss: str = "mse") -> None:
         super().__init__()
-        if loss not in ("mse", "l1"):
-            raise ValueError(f"reconstruction.loss must be 'mse' or 'l1', got {loss!r}")
+        if loss not in ("mse", "l1", "smooth-l1"):
+            raise ValueError(f"reconstruction.loss must be 'mse', 'l1' or 'smooth-l1', got {loss!r}")
         self.kind = loss
 
     def forward(
@@ -41,9 +42,9 @@ class MaskedReconstruction(nn.Module):
             mask: True where a token was masked and counts, [B, N].
             valid: True for real tokens, [B, N]; padding never counts.
         """
-        diff = pred - target
-        per_token = diff.pow(2).mean(-1) if self.kind == "mse" else diff.abs().mean(-1)  # [B, N]
+        error = {"mse": nn.functional.mse_loss, "l1": nn.functional.l1_loss, "smooth-l1": nn.functional.smooth_l1_loss}
+        per_token = error[self.kind](pred, target, reduction="none").mean(-1)  # [B, N]
         weight = mask if valid is None else mask & valid
         weight = weight.to(per_token.dtype)
         loss = (per_token * weight).sum() / weight.sum().clamp_min(1.0)
-        return LossOutput(loss, {f"recon_{self.kind}": float(loss.detach())})
+        return LossOutput(loss, {f"recon_{self.kind.replace('-', '_')}": float(loss.detach())})
