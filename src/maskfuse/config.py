@@ -45,6 +45,8 @@ class DataConfig:
     split_seed: int = 0  # seed of that split; fixed so every run evaluates on the same rows
     max_train: int | None = None  # cap on training rows (quick runs and tests)
     max_test: int | None = None  # cap on held-out rows
+    modalities: tuple[str, ...] = ()  # manifest: "column:kind" per modality, kind = image | audio | text |
+    # timeseries (e.g. optical:image radar:image caption:text); an empty cell means that modality is missing
 
 
 @dataclass
@@ -153,6 +155,25 @@ class AugmentConfig:
 
 
 @dataclass
+class MultimodalConfig:
+    shared_trunk: bool = True  # one trunk for every modality (with learned modality embeddings), or one each
+    loss: Literal["clip", "all-pairs", "siglip", "symile", "tcl"] = "all-pairs"  # contrastive objective of
+    # the clip method and of croma
+    proj_dim: int = 64  # width of the shared embedding space (per-modality linear projections)
+    temperature: float = 0.07  # initial temperature of clip / all-pairs / symile / tcl (learned, clamped)
+    max_logit_scale: float = 100.0  # CLIP's clamp on 1 / temperature
+    symile_negatives: Literal["n", "n2"] = "n"  # symile: O(N) or O(N^2) negatives per positive
+    tcl_weight: float = 1.0  # tcl: weight of the intra-modal terms
+    view_drop: float = 0.5  # tcl: share of tokens each intra-modal view drops
+    token_drop: float = 0.0  # clip: share of tokens dropped before encoding (FLIP); 0 = none
+    mask_ratios: tuple[str, ...] = ()  # m3ae / croma: "modality:ratio" per modality; others use mask.ratio
+    dirichlet_alpha: float = 1.0  # multimae: concentration of the per-sample token budget across modalities
+    joint_depth: int = 2  # croma: depth of the joint (cross-modal) encoder
+    contrastive_weight: float = 1.0  # croma / m3ae / multimae: weight of the cross-modal contrastive term
+    reconstruction_weight: float = 1.0  # croma / m3ae / multimae: weight of masked reconstruction
+
+
+@dataclass
 class TrainConfig:
     steps: int = 600
     batch_size: int = 128
@@ -192,6 +213,8 @@ class EvalConfig:
     finetune_lr: float = 5e-4
     diagnostics_rows: int = 2000  # rows used for alignment / uniformity
     baselines: bool = True  # also evaluate raw inputs and a random-init encoder
+    zeroshot_prompt: str | None = None  # paired data with text: "{}" filled with each class name for
+    # zero-shot prototypes (None: the data's own template, e.g. digits-av's "the number {}", else "{}")
     batch_size: int = 512
     seed: int = 0
 
@@ -210,6 +233,7 @@ class Config:
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    multimodal: MultimodalConfig = field(default_factory=MultimodalConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -1,6 +1,8 @@
 """Losses, one small file each. Importing this package registers them."""
 
 from maskfuse.objectives import (  # noqa: F401
+    all_pairs,
+    clip,
     dcl,
     feature_reconstruction,
     hard_negatives,
@@ -9,5 +11,8 @@ from maskfuse.objectives import (  # noqa: F401
     masked_tokens,
     queue_infonce,
     reconstruction,
+    siglip,
+    symile,
     tau,
+    tcl,
 )

@@ -1,0 +1,57 @@
+"""SigLIP's pairwise sigmoid loss, summed over every pair of modalities."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from maskfuse.config import MultimodalConfig
+from maskfuse.objectives.crossmodal import gather_flags, gather_rows, joint_mean, normalise
+from maskfuse.registry import OBJECTIVES
+from maskfuse.types import LossOutput
+
+
+def sigmoid_pair(
+    a: torch.Tensor, b: torch.Tensor, both: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, gather: bool
+) -> torch.Tensor:
+    """-sum_j log sigmoid(z_ij (scale a_i.b_j + bias)) per anchor row i, z = +1 on the
+    diagonal and -1 elsewhere; keys b_j from every rank, absent rows left out."""
+    keys, offset = gather_rows(b, gather)
+    key_ok = gather_flags(both, gather)
+    logits = scale * a @ keys.T + bias  # [B, W*B]
+    sign = -torch.ones_like(logits)
+    rows = torch.arange(a.shape[0], device=a.device)
+    sign[rows, rows + offset] = 1.0
+    per_anchor = -(F.logsigmoid(sign * logits) * key_ok[None]).sum(1)
+    return joint_mean(per_anchor, both, gather)
+
+
+@OBJECTIVES.register("siglip")
+class SigLIPLoss(nn.Module):
+    """Zhai et al., "Sigmoid Loss for Language Image Pre-Training", ICCV 2023: every
+    (a_i, b_j) is an independent binary problem, positive only on the diagonal, with a
+    learned scale (init 10) and bias (init -10). Averaged over anchors, summed over pairs.
+    """
+
+    def __init__(self, scale: float = 10.0, bias: float = -10.0, gather: bool = True) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(math.log(scale)))
+        self.bias = nn.Parameter(torch.tensor(float(bias)))
+        self.gather = gather
+
+    @classmethod
+    def from_config(cls, c: MultimodalConfig, gather: bool = True) -> SigLIPLoss:
+        return cls(gather=gather)
+
+    def forward(self, z: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> LossOutput:
+        unit, scale = normalise(z), self.log_scale.exp()
+        logs, loss = {}, torch.zeros((), device=next(iter(z.values())).device)
+        for a, b in combinations(unit, 2):
+            pair = sigmoid_pair(unit[a], unit[b], present[a] & present[b], scale, self.bias, self.gather)
+            logs[f"siglip_{a}_{b}"] = float(pair.detach())
+            loss = loss + pair
+        return LossOutput(loss, {**logs, "logit_scale": float(scale.detach()), "bias": float(self.bias.detach())})
