@@ -16,6 +16,16 @@ from maskfuse.registry import METHODS
 def build_method(cfg: Config, spec: DataSpec, seed: int | None = None) -> nn.Module:
     """The method cfg.method, its weights initialised from `seed` (cfg.train.seed by default)."""
     method = METHODS.get(cfg.method)
+    paired = getattr(method, "paired", False)
+    if paired and not spec.parts:
+        raise ConfigError(
+            f"method '{cfg.method}' learns from paired multimodal data; {spec.modality} data has one modality"
+        )
+    if spec.parts and not paired:
+        multi = ", ".join(n for n in METHODS.names() if getattr(METHODS.get(n), "paired", False))
+        raise ConfigError(
+            f"method '{cfg.method}' takes one modality; paired data ({', '.join(spec.parts)}) needs {multi}"
+        )
     allowed = getattr(method, "modalities", None)
     if allowed is not None and spec.modality not in allowed:
         raise ConfigError(f"method '{cfg.method}' works on {', '.join(allowed)} data, not {spec.modality}")

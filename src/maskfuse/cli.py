@@ -16,6 +16,7 @@ from rich.table import Table
 from maskfuse import api
 from maskfuse.config import Config, resolve
 from maskfuse.data import data_overrides, load_data
+from maskfuse.data.paired import part_splits
 from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows
 from maskfuse.recipes import recipe_description, recipe_names
@@ -53,10 +54,38 @@ def results_table(report: dict) -> Table:
     return table
 
 
+def crossmodal_tables(cross: dict) -> list[Table]:
+    """Random init beside pretrained for retrieval, zero-shot and missing-modality probes."""
+    init, pre = cross["random init"], cross["pretrained"]
+    tables = []
+    ret = Table(title="cross-modal retrieval (test; class R@1 = top-1 has the query's class)")
+    for col in ("pair", "R@1", "R@5", "R@10", "median rank", "class R@1"):
+        ret.add_column(col, justify="right" if col != "pair" else "left")
+    for pair, r in pre["retrieval"].items():
+        i = init["retrieval"][pair]
+        cells = [f"{i[k]:.1f} -> {r[k]:.1f}" for k in ("R@1", "R@5", "R@10")]
+        cells.append(f"{i['median_rank']:.0f} -> {r['median_rank']:.0f}")
+        cells.append(f"{i['class_R@1']:.1f} -> {r['class_R@1']:.1f}" if "class_R@1" in r else "n/a")
+        ret.add_row(escape(pair), *cells)
+    tables.append(ret)
+    for key, title in (("zeroshot", "zero-shot accuracy %"), ("missing", "joint probe accuracy %, modalities dropped")):
+        if key not in pre:
+            continue
+        t = Table(title=f"{title} (random init -> pretrained)")
+        t.add_column("prototypes -> target" if key == "zeroshot" else "test inputs")
+        t.add_column("accuracy", justify="right")
+        for name, value in pre[key].items():
+            t.add_row(escape(name), f"{init[key][name]:.1f} -> {value:.1f}")
+        tables.append(t)
+    return tables
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     protocols = tuple(p.strip() for p in args.protocols.split(",") if p.strip()) if args.protocols else None
     report = api.evaluate(args.run, protocols, args.compare)
     out.print(results_table(report))
+    for table in crossmodal_tables(report["crossmodal"]) if "crossmodal" in report else []:
+        out.print(table)
     if "comparison" in report:
         c = report["comparison"]
         out.print(f"vs {escape(c['other'])}: linear CKA {c['linear_cka']:.3f}, mutual 10-NN {c['mutual_knn@10']:.3f}")
@@ -74,9 +103,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
             f"--data {args.data}: its columns or categories differ from those the run was trained on; "
             "a table model embeds only tables encoded the same way"
         )
+    if model.spec.parts and args.modality not in model.spec.parts:
+        raise MaskfuseError(
+            f"this run is multimodal: name the modality to embed, --modality {'|'.join(model.spec.parts)}"
+        )
+    if model.spec.parts:
+        splits = part_splits(splits, args.modality)
     parts = {"train": [splits.train], "test": [splits.test], "all": [splits.train, splits.test]}[args.split]
     names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
-    embeddings = [model.embed(ds.inputs) for ds in parts]
+    embeddings = [model.embed(ds.inputs, modality=args.modality, shared=args.shared) for ds in parts]
     target = Path(args.out)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == ".npy":
@@ -186,6 +221,8 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--data", help="dataset name or path; default: the run's own data")
     em.add_argument("--out", required=True, help="output file, .npy (embeddings) or .parquet (with labels)")
     em.add_argument("--split", choices=("train", "test", "all"), default="all")
+    em.add_argument("--modality", default=None, help="multimodal runs: which modality to embed")
+    em.add_argument("--shared", action="store_true", help="multimodal runs: unit embeddings in the shared space")
     em.set_defaults(func=cmd_embed)
 
     rp = sub.add_parser("report", help="write report.html with curves, reconstructions, masks and an embedding map")

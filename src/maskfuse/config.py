@@ -166,7 +166,9 @@ class MultimodalConfig:
     tcl_weight: float = 1.0  # tcl: weight of the intra-modal terms
     view_drop: float = 0.5  # tcl: share of tokens each intra-modal view drops
     token_drop: float = 0.0  # clip: share of tokens dropped before encoding (FLIP); 0 = none
-    mask_ratios: tuple[str, ...] = ()  # m3ae / croma: "modality:ratio" per modality; others use mask.ratio
+    mask_ratios: tuple[str, ...] = ()  # m3ae / croma: "name:ratio" or "kind:ratio" (text:0.3); others mask.ratio
+    mask_samplers: tuple[str, ...] = ()  # m3ae / croma: "name:sampler" or "kind:sampler" (image:block);
+    # others mask.sampler
     dirichlet_alpha: float = 1.0  # multimae: concentration of the per-sample token budget across modalities
     joint_depth: int = 2  # croma: depth of the joint (cross-modal) encoder
     contrastive_weight: float = 1.0  # croma / m3ae / multimae: weight of the cross-modal contrastive term

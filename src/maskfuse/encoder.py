@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import maskfuse.modalities  # noqa: F401  (registers the tokenizers)
@@ -12,8 +13,9 @@ from maskfuse.config import Config, ModelConfig
 from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.block import Transformer
+from maskfuse.nn.heads import SharedSpaceHead
 from maskfuse.registry import MODALITIES
-from maskfuse.types import EncoderOutput
+from maskfuse.types import EncoderOutput, Tokens
 
 
 @dataclass(frozen=True)
@@ -101,19 +103,28 @@ class Encoder(nn.Module):
 
 
 class Backbone(nn.Module):
-    """A tokenizer and a trunk: raw input in, named features out. What `load` returns."""
+    """A tokenizer and a trunk: raw input in, named features out. What `load` returns.
 
-    def __init__(self, tokenizer: nn.Module, encoder: Encoder) -> None:
+    `tag` is a learned modality embedding added to every token's position, when the
+    trunk is shared by several modalities (multimodal runs); None otherwise.
+    """
+
+    def __init__(self, tokenizer: nn.Module, encoder: Encoder, tag: nn.Parameter | None = None) -> None:
         super().__init__()
         self.tokenizer = tokenizer
         self.encoder = encoder
+        self.tag = tag
+
+    def tokens(self, raw: torch.Tensor) -> Tokens:
+        tokens = self.tokenizer(raw)
+        return tokens if self.tag is None else replace(tokens, pos=tokens.pos + self.tag)
 
     def forward_features(self, raw: torch.Tensor) -> EncoderOutput:
-        tokens = self.tokenizer(raw)
+        tokens = self.tokens(raw)
         return self.encoder(tokens.embedded(), tokens.valid)
 
     def forward_intermediates(self, raw: torch.Tensor) -> list[EncoderOutput]:
-        tokens = self.tokenizer(raw)
+        tokens = self.tokens(raw)
         return self.encoder.forward_intermediates(tokens.embedded(), tokens.valid)
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
@@ -121,7 +132,48 @@ class Backbone(nn.Module):
         return self.forward_features(raw).pooled
 
 
-def build_backbone(cfg: Config, spec: DataSpec) -> Backbone:
-    """The tokenizer registered for `spec.modality` and a trunk sized by cfg.model."""
+class MultiBackbone(nn.Module):
+    """Per-modality tokenizers and modality embeddings, one shared trunk or one trunk per
+    modality (model config `multimodal.shared_trunk`: the same code path, a list of one
+    or M trunks), and per-modality linear projections into a shared space.
+
+    `part(name)` is that modality's `Backbone`, so every single-modality probe, k-NN and
+    `embed` works on a multimodal run; `shared(name, raw)` is the unit-norm embedding in
+    the joint space (retrieval, zero-shot).
+    """
+
+    def __init__(self, cfg: Config, spec: DataSpec) -> None:
+        super().__init__()
+        if len(spec.parts) < 2:
+            raise ConfigError(f"multimodal methods need paired data of at least 2 modalities, got {list(spec.parts)}")
+        self.names = list(spec.parts)
+        dim = trunk_size(cfg.model).dim
+        self.dim = dim
+        trunks = 1 if cfg.multimodal.shared_trunk else len(self.names)
+        self.trunks = nn.ModuleList(Encoder(cfg.model) for _ in range(trunks))
+        self.tokenizers = nn.ModuleDict({m: MODALITIES.get(p.modality)(cfg, p, dim) for m, p in spec.parts.items()})
+        self.tags = nn.ParameterDict({m: nn.Parameter(torch.randn(1, 1, dim) * 0.02) for m in self.names})
+        self.heads = nn.ModuleDict({m: SharedSpaceHead(dim, cfg.multimodal.proj_dim) for m in self.names})
+
+    def trunk(self, name: str) -> Encoder:
+        return self.trunks[0] if len(self.trunks) == 1 else self.trunks[self.names.index(name)]
+
+    def part(self, name: str) -> Backbone:
+        """Modality `name` as a single-modality backbone (shares this module's weights)."""
+        return Backbone(self.tokenizers[name], self.trunk(name), self.tags[name])
+
+    def project(self, name: str, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled trunk features [B, D] -> unit vectors in the shared space [B, P]."""
+        return F.normalize(self.heads[name](pooled), dim=-1)
+
+    def shared(self, name: str, raw: torch.Tensor) -> torch.Tensor:
+        return self.project(name, self.part(name)(raw))
+
+
+def build_backbone(cfg: Config, spec: DataSpec) -> Backbone | MultiBackbone:
+    """The tokenizer registered for `spec.modality` and a trunk sized by cfg.model; for
+    paired data (spec.parts) a MultiBackbone over every modality."""
+    if spec.parts:
+        return MultiBackbone(cfg, spec)
     tokenizer = MODALITIES.get(spec.modality)(cfg, spec, trunk_size(cfg.model).dim)
     return Backbone(tokenizer, Encoder(cfg.model))

@@ -10,7 +10,7 @@ import torch
 
 from maskfuse.config import Config, resolve
 from maskfuse.data.base import ArrayDataset, DataSpec
-from maskfuse.encoder import Backbone, build_backbone
+from maskfuse.encoder import Backbone, MultiBackbone, build_backbone
 from maskfuse.errors import DataError
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.train import checkpoint
@@ -20,28 +20,41 @@ from maskfuse.train import checkpoint
 class Pretrained:
     """The backbone of a run's latest checkpoint, with the config and data spec it was trained on."""
 
-    backbone: Backbone
+    backbone: Backbone | MultiBackbone
     config: Config
     spec: DataSpec
     step: int
     path: Path
 
     @torch.no_grad()
-    def embed(self, inputs: np.ndarray | torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    def embed(self, inputs: np.ndarray | torch.Tensor, batch_size: int = 512, modality: str | None = None,
+              shared: bool = False) -> np.ndarray:  # fmt: skip
         """Pooled embeddings [N, D] of raw inputs shaped like the training data.
 
         Images are [N, C, H, W] (or [N, H, W] for one channel) with values in [0, 1],
-        as every maskfuse image source delivers them.
+        as every maskfuse image source delivers them. A multimodal run needs `modality`
+        (one of its modality names); `shared=True` gives that modality's unit embedding
+        in the joint space instead of the trunk's pooled features.
         """
+        backbone, spec = self.backbone, self.spec
+        if spec.parts:
+            if modality not in spec.parts:
+                raise DataError(f"this run is multimodal: pass modality= one of {', '.join(spec.parts)}")
+            backbone, spec = self.backbone.part(modality), spec.parts[modality]
+        elif shared:
+            raise DataError("shared=True needs a multimodal run")
         x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs, dtype=torch.float32)
-        shape = tuple(self.spec.shape)
+        shape = tuple(spec.shape)
         if x.dim() == len(shape) and shape[0] == 1:
             x = x.unsqueeze(1)
         if tuple(x.shape[1:]) != shape:
             raise DataError(f"inputs have per-sample shape {list(x.shape[1:])}; this model expects {list(shape)}")
         if len(x) == 0:
-            return np.zeros((0, self.backbone.encoder.dim), np.float32)
-        return embed_dataset(self.backbone, ArrayDataset(x, modality=self.spec.modality), batch_size).numpy()
+            return np.zeros((0, backbone.encoder.dim), np.float32)
+        z = embed_dataset(backbone, ArrayDataset(x, modality=spec.modality), batch_size)
+        if shared:
+            z = self.backbone.project(modality, z)
+        return z.numpy()
 
 
 def load(run_dir: str | Path) -> Pretrained:

@@ -8,7 +8,18 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data import audio, digits, fashion_mnist, image_folder, npz, tabular, text, timeseries  # noqa: F401
+from maskfuse.data import (  # noqa: F401
+    audio,
+    digits,
+    digits_av,
+    fashion_mnist,
+    image_folder,
+    manifest,
+    npz,
+    tabular,
+    text,
+    timeseries,
+)
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -58,6 +69,6 @@ def _npz_source(path: Path) -> str:
 def load_data(cfg: DataConfig) -> Splits:
     """Load the train and held-out splits that `cfg` names, with their caps applied."""
     splits = DATASETS.get(cfg.name)(cfg)
-    if cfg.channels is not None and splits.spec.shape[0] != cfg.channels:
+    if cfg.channels is not None and not splits.spec.parts and splits.spec.shape[0] != cfg.channels:
         raise DataError(f"{splits.source}: data has {splits.spec.shape[0]} channels, data.channels={cfg.channels}")
     return cap(splits, cfg.max_train, cfg.max_test)

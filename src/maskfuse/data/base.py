@@ -25,6 +25,8 @@ class DataSpec:
         class_names: Names of the classes, when known.
         meta: What else a tokenizer needs, JSON-serialisable (tables: column names,
             kinds, categories and scaling fitted on the training split).
+        parts: Paired multimodal data: the spec of each modality, by batch key (its
+            `modality` names the tokenizer); empty for single-modality data.
     """
 
     modality: str
@@ -34,6 +36,7 @@ class DataSpec:
     num_classes: int | None = None
     class_names: tuple[str, ...] = ()
     meta: dict = field(default_factory=dict)
+    parts: dict[str, DataSpec] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -44,6 +47,7 @@ class DataSpec:
             "num_classes": self.num_classes,
             "class_names": list(self.class_names),
             "meta": self.meta,
+            "parts": {k: v.to_dict() for k, v in self.parts.items()},
         }
 
     @classmethod
@@ -56,6 +60,7 @@ class DataSpec:
             num_classes=d.get("num_classes"),
             class_names=tuple(d.get("class_names", ())),
             meta=d.get("meta", {}),
+            parts={k: cls.from_dict(v) for k, v in d.get("parts", {}).items()},
         )
 
 

@@ -88,6 +88,26 @@ def build_vocabulary(texts: list[str], cfg: DataConfig) -> Tokenizer:
     return tok
 
 
+def pad_ids(tok: Tokenizer, encoded: list[list[int]], length: int) -> np.ndarray:
+    """Id sequences cut or padded with [PAD] to `length`: [N, length] int64."""
+    x = np.full((len(encoded), length), tok.token_to_id("[PAD]"), dtype=np.int64)
+    for k, ids in enumerate(encoded):
+        x[k, : min(len(ids), length)] = ids[:length]
+    return x
+
+
+def vocabulary_meta(tok: Tokenizer) -> dict:
+    """What the text tokenizer (and reading new text later) needs, saved in the spec."""
+    return {"encoding": tok.to_str(), "vocab_size": tok.get_vocab_size(), "pad_id": tok.token_to_id("[PAD]"),
+            "mask_id": tok.token_to_id("[MASK]")}  # fmt: skip
+
+
+def encode_with_spec(spec: DataSpec, texts: list[str]) -> torch.Tensor:
+    """New texts as id sequences [N, L] exactly as a run's training text was read."""
+    tok = Tokenizer.from_str(spec.meta["encoding"])
+    return torch.as_tensor(pad_ids(tok, [e.ids for e in tok.encode_batch(texts)], spec.shape[0]))
+
+
 def text_splits(texts, labels, where: list[str], cfg: DataConfig, source: str) -> Splits:
     skip = cfg.on_error == "skip"
     bad = [i for i, t in enumerate(texts) if t is None or not str(t).strip()]
@@ -115,13 +135,8 @@ def text_splits(texts, labels, where: list[str], cfg: DataConfig, source: str) -
         tr, te = np.asarray([k for k in tr if k not in drop]), np.asarray([k for k in te if k not in drop])
         notes += [f"skipped {len(long)} rows longer than {cfg.max_length} tokens"] if long else []
     length = max(len(encoded[k]) for k in [*tr, *te])
-    pad = tok.token_to_id("[PAD]")
-    x = np.full((len(encoded), length), pad, dtype=np.int64)
-    for k, ids in enumerate(encoded):
-        x[k, : min(len(ids), length)] = ids[:length]
-    meta = {"encoding": tok.to_str(), "vocab_size": tok.get_vocab_size(), "pad_id": pad,
-            "mask_id": tok.token_to_id("[MASK]")}  # fmt: skip
-    spec = DataSpec("text", (length,), (0.0,), (1.0,), len(names) or None, names, meta)
+    x = pad_ids(tok, encoded, length)
+    spec = DataSpec("text", (length,), (0.0,), (1.0,), len(names) or None, names, vocabulary_meta(tok))
 
     def wrap(idx: np.ndarray) -> ArrayDataset:
         idx = np.asarray(idx, dtype=np.int64)

@@ -14,8 +14,11 @@ from typing import Any
 from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
+from maskfuse.data.paired import part_splits
+from maskfuse.encoder import Backbone
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.alignment import linear_cka, mutual_knn
+from maskfuse.evaluate.crossmodal import crossmodal_results
 from maskfuse.evaluate.features import FeatureSet, backbone_feature_set, embed_dataset, raw_feature_set
 from maskfuse.evaluate.protocol import Protocol
 from maskfuse.pretrained import Pretrained, load
@@ -23,16 +26,41 @@ from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 
-def feature_sets(model: Pretrained, cfg: Config, splits: Splits) -> list[FeatureSet]:
-    """The pretrained encoder's features, and with cfg.eval.baselines the two baselines."""
+def feature_sets(backbone: Backbone, init: Backbone | None, cfg: Config, splits: Splits) -> list[FeatureSet]:
+    """The pretrained encoder's features, and with an `init` (the random-init encoder) the
+    two baselines: raw inputs and that encoder."""
     e = cfg.eval
     sets = []
-    if e.baselines:
-        sets.append(raw_feature_set(splits, model.backbone.tokenizer.raw_features, e.batch_size))
-        init = build_method(cfg, model.spec).backbone  # the exact weights pretraining started from
+    if init is not None:
+        sets.append(raw_feature_set(splits, backbone.tokenizer.raw_features, e.batch_size))
         sets.append(backbone_feature_set("random init", init, splits, e.batch_size, e.probe_last_n))
-    sets.append(backbone_feature_set("pretrained", model.backbone, splits, e.batch_size, e.probe_last_n))
+    sets.append(backbone_feature_set("pretrained", backbone, splits, e.batch_size, e.probe_last_n))
     return sets
+
+
+def single_results(model: Pretrained, splits: Splits, names: tuple[str, ...]) -> dict[str, Any]:
+    cfg = model.config
+    init = build_method(cfg, model.spec).backbone if cfg.eval.baselines else None  # the weights training began from
+    return {fs.name: run_protocols(fs, names, cfg) for fs in feature_sets(model.backbone, init, cfg, splits)}
+
+
+def paired_results(model: Pretrained, splits: Splits, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Per-modality protocol rows ("pretrained · image", ...) and the cross-modal results
+    (retrieval, zero-shot, missing modalities) of the pretrained and random-init models."""
+    cfg = model.config
+    init = build_method(cfg, model.spec).backbone
+    results = {}
+    for m in model.spec.parts:
+        part = part_splits(splits, m)
+        base = init.part(m) if cfg.eval.baselines else None
+        for fs in feature_sets(model.backbone.part(m), base, cfg, part):
+            results[f"{fs.name} · {m}"] = run_protocols(fs, names, cfg)
+    e = cfg.eval
+    cross = {
+        row: crossmodal_results(bb, model.spec, splits.train, splits.test, e.zeroshot_prompt, e.batch_size)
+        for row, bb in (("random init", init), ("pretrained", model.backbone))
+    }
+    return results, cross
 
 
 def run_protocols(fs: FeatureSet, names: tuple[str, ...], cfg: Config) -> dict[str, dict[str, Any]]:
@@ -46,6 +74,8 @@ def run_protocols(fs: FeatureSet, names: tuple[str, ...], cfg: Config) -> dict[s
 
 def compare_runs(model: Pretrained, other_dir: Path, splits: Splits, batch_size: int) -> dict[str, Any]:
     """Linear CKA and mutual k-NN between two runs' embeddings of this run's test split."""
+    if model.spec.parts:
+        raise ConfigError("--compare works on single-modality runs; this run is multimodal")
     other = load(other_dir)
     if tuple(other.spec.shape) != tuple(model.spec.shape):
         raise ConfigError(f"{other_dir} was trained on inputs {other.spec.shape}, this run on {model.spec.shape}")
@@ -67,7 +97,11 @@ def evaluate_run(
     for name in names:
         EVALUATIONS.get(name)  # unknown names fail before any work
     splits = load_data(cfg.data)
-    results = {fs.name: run_protocols(fs, names, cfg) for fs in feature_sets(model, cfg, splits)}
+    cross = None
+    if model.spec.parts:
+        results, cross = paired_results(model, splits, names)
+    else:
+        results = single_results(model, splits, names)
     report: dict[str, Any] = {
         "run": str(run_dir),
         "method": cfg.method,
@@ -78,6 +112,8 @@ def evaluate_run(
         "protocols": list(names),
         "results": results,
     }
+    if cross is not None:
+        report["crossmodal"] = cross
     if compare is not None:
         report["comparison"] = compare_runs(model, Path(compare), splits, cfg.eval.batch_size)
     report["seconds"] = round(time.perf_counter() - t0, 2)

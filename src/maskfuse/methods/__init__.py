@@ -2,8 +2,24 @@
 
 Each method is an `nn.Module` built as `Method(cfg, spec)` with a `backbone`
 attribute (what `load` returns) and `forward(batch) -> LossOutput`. A method that
-only makes sense for some modalities names them in a class attribute `modalities`.
+only makes sense for some modalities names them in a class attribute `modalities`;
+methods for paired multimodal data (spec.parts) set `paired = True`.
 Importing this package registers them.
 """
 
-from maskfuse.methods import data2vec, frames, hpm, ijepa, mae, maskalign, maskdistill, moco, mrmae, simclr, simmim  # noqa: F401
+from maskfuse.methods import (  # noqa: F401
+    contrast,
+    croma,
+    data2vec,
+    frames,
+    hpm,
+    ijepa,
+    m3ae,
+    mae,
+    maskalign,
+    maskdistill,
+    moco,
+    mrmae,
+    simclr,
+    simmim,
+)

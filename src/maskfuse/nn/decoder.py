@@ -34,3 +34,23 @@ class MaskedDecoder(nn.Module):
         """Decoder features [B, N, Dd] for every token from visible encodings [B, K, D]."""
         full = merge(self.embed(visible), plan, self.mask_token)  # [B, N, Dd]
         return self.blocks(full + self.pos, valid)
+
+    def forward_dense(
+        self,
+        encoded: torch.Tensor,
+        hidden: torch.Tensor,
+        valid: torch.Tensor,
+        context: torch.Tensor | None = None,
+        context_valid: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Decoder features [B, N, Dd] from encodings laid out at every position [B, N, D]
+        (ignored where `hidden` [B, N] is True: those get the mask token), for plans whose
+        visible count varies per row. `context` [B, C, D] (e.g. every modality's encoded
+        tokens, MultiMAE's cross-modal decoding) joins the attention and is dropped after.
+        """
+        full = torch.where(hidden.unsqueeze(-1), self.mask_token.to(encoded.dtype), self.embed(encoded)) + self.pos
+        if context is None:
+            return self.blocks(full, valid)
+        n = full.shape[1]
+        h = self.blocks(torch.cat([full, self.embed(context)], 1), torch.cat([valid, context_valid], 1))
+        return h[:, :n]

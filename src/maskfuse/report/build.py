@@ -15,6 +15,7 @@ import yaml
 
 from maskfuse.build import build_method
 from maskfuse.data import load_data
+from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.suite import evaluate_run
@@ -67,16 +68,11 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     figs: dict[str, Path] = {}
     if records:
         figs["curves"] = figures.curves(records, out / "curves.png")
-    batch = splits.test.batch(torch.arange(min(samples, len(splits.test))))
-    method = build_method(cfg, spec)
-    checkpoint.load_weights(method, checkpoint.latest(run_dir))
-    method.eval()
-    with torch.random.fork_rng():
-        torch.manual_seed(cfg.train.seed)
-        figs["pictures"] = figures.image_grid(method.pictures(batch), out / "pictures.png", samples)
-        rows = mask_rows(method, batch[spec.modality], cfg.mask, batch.get("mask_scores"))
-        figs["masks"] = figures.image_grid(rows, out / "masks.png", 4)
-    z = embed_dataset(model.backbone, splits.test.head(map_rows)).numpy()
+    if not spec.parts:  # multimodal runs: no per-method pictures yet; the map shows the first modality
+        figs.update(method_pictures(run_dir, cfg, spec, splits, samples, out))
+    backbone = model.backbone.part(next(iter(spec.parts))) if spec.parts else model.backbone
+    splits = primary_splits(splits)
+    z = embed_dataset(backbone, splits.test.head(map_rows)).numpy()
     labels = None if splits.test.labels is None else splits.test.labels[:map_rows].numpy()
     title = f"{projection.upper()} of {len(z)} test embeddings"
     figs["map"] = figures.embedding_map(project(z, projection), labels, spec.class_names, title, out / "map.png")
@@ -97,6 +93,19 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     html_path = out / "report.html"
     checkpoint.write_text_atomic(html_path, page)
     return html_path
+
+
+def method_pictures(run_dir: Path, cfg, spec, splits, samples: int, out: Path) -> dict[str, Path]:
+    """The method's own pictures (inputs, views, reconstructions) and every sampler's masks."""
+    batch = splits.test.batch(torch.arange(min(samples, len(splits.test))))
+    method = build_method(cfg, spec)
+    checkpoint.load_weights(method, checkpoint.latest(run_dir))
+    method.eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.train.seed)
+        pictures = figures.image_grid(method.pictures(batch), out / "pictures.png", samples)
+        rows = mask_rows(method, batch[spec.modality], cfg.mask, batch.get("mask_scores"))
+        return {"pictures": pictures, "masks": figures.image_grid(rows, out / "masks.png", 4)}
 
 
 def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=None) -> dict[str, torch.Tensor]:

@@ -33,6 +33,11 @@ CAPTIONS = {
 
 def verdict(report: dict[str, Any]) -> str:
     """One sentence a newcomer can read at a glance: did pretraining help?"""
+    if "crossmodal" in report:
+        ret = {row: report["crossmodal"][row]["retrieval"] for row in ("random init", "pretrained")}
+        mean = {row: sum(r.get("class_R@1", r["R@1"]) for r in v.values()) / len(v) for row, v in ret.items()}
+        return (f"Shared space: mean cross-modal class R@1 {mean['pretrained']:.1f} % "
+                f"(random init {mean['random init']:.1f} %) over {len(ret['pretrained'])} modality pairs.")  # fmt: skip
     rows = report["results"]
     pre, init = rows.get("pretrained", {}), rows.get("random init", {})
     lines = []
@@ -55,6 +60,27 @@ def results_table(report: dict[str, Any]) -> str:
         for name, cells in rows.items()
     )
     return f'<table id="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def crossmodal_section(report: dict[str, Any]) -> str:
+    """Random init -> pretrained for every cross-modal number of a multimodal run."""
+    if "crossmodal" not in report:
+        return ""
+    init, pre = report["crossmodal"]["random init"], report["crossmodal"]["pretrained"]
+    rows = [(f"retrieval {pair}", key, init["retrieval"][pair][key], value)
+            for pair, r in pre["retrieval"].items() for key, value in r.items() if key.endswith("@1")]  # fmt: skip
+    for group, title in (("zeroshot", "zero-shot"), ("missing", "joint probe")):
+        rows += [(f"{title}: {name}", "accuracy %", init[group][name], v) for name, v in pre.get(group, {}).items()]
+    body = "".join(
+        f"<tr><td>{escape(what)}</td><td>{escape(metric)}</td><td>{a:.1f}</td><td>{b:.1f}</td></tr>"
+        for what, metric, a, b in rows
+    )
+    return (
+        '<h2>Cross-modal</h2><p class="caption">Shared-space retrieval (class R@1: the top-1 item has the '
+        "query's class), zero-shot accuracy from another modality's prototypes, and the joint probe with a "
+        'modality dropped at test time.</p><table id="crossmodal"><thead><tr><th>measure</th><th>metric</th>'
+        f"<th>random init</th><th>pretrained</th></tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def render(
@@ -86,6 +112,7 @@ def render(
 <p class="caption">Each row is scored the same way on the held-out split: raw inputs, the encoder at
 the weights pretraining started from, and the pretrained encoder. Details in eval.json.</p>
 {results_table(report)}
+{crossmodal_section(report)}
 {"".join(sections)}
 <h2>Configuration</h2><pre>{escape(config_yaml)}</pre>
 <h2>Environment</h2><table>{env}</table>

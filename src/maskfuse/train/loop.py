@@ -13,6 +13,7 @@ from torch import nn
 from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
+from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.train import checkpoint
@@ -101,7 +102,8 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     order = BatchOrder(len(splits.train), cfg.train.batch_size, cfg.train.seed)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard)
-    monitor = OnlineMonitor(splits, cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
+    monitor = OnlineMonitor(primary_splits(splits), cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
+    watched = model.backbone.part(model.backbone.names[0]) if splits.spec.parts else model.backbone
     model.train()
     progress_hook = getattr(model, "set_progress", None)  # methods with a schedule of their own (HPM)
     save = lambda s: checkpoint.save(  # noqa: E731
@@ -123,7 +125,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
                 record = {"step": done, "loss": loss, "lr": opt.param_groups[0]["lr"], "samples_per_s": rate}
                 monitored = monitor is not None and (done % cfg.train.monitor_every == 0 or done == stop)
                 if monitored:
-                    record.update(monitor(model.backbone))
+                    record.update(monitor(watched))
                     bar.monitor(record, done)
                 bar.update(done, loss, rate)
                 if monitored or done % cfg.train.log_every == 0 or done == stop:

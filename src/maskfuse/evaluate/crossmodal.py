@@ -1,0 +1,144 @@
+"""Evaluation of a shared multimodal space: retrieval, zero-shot, missing-modality robustness.
+
+All three read unit embeddings in the shared space (`MultiBackbone.shared`) of the
+held-out split; rows lacking a modality are left out of whatever needs it.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from maskfuse.data.base import DataSpec
+from maskfuse.data.paired import PairedDataset
+from maskfuse.data.text import encode_with_spec
+from maskfuse.encoder import MultiBackbone
+
+
+@torch.no_grad()
+def shared_embeddings(backbone: MultiBackbone, data: PairedDataset, batch_size: int = 512) -> dict[str, torch.Tensor]:
+    """Modality -> [N, P] unit embeddings on the CPU (zero rows where it is absent)."""
+    device = next(backbone.parameters()).device
+    was_training = backbone.training
+    backbone.eval()
+    out = {}
+    for m in backbone.names:
+        rows = data.rows_of(m)
+        z = torch.zeros(len(data), backbone.heads[m].out_features)
+        for i in range(0, len(rows), batch_size):
+            idx = rows[i : i + batch_size]
+            z[idx] = backbone.shared(m, data.parts[m][idx].to(device)).float().cpu()
+        out[m] = z
+    backbone.train(was_training)
+    return out
+
+
+def retrieval(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+    """Query row i's match is key row i. R@1/5/10 (%), median rank (1 = first), and with
+    labels the share whose top-1 key has the query's class (class R@1, %)."""
+    sims = query @ keys.T
+    true = sims.diagonal()[:, None]
+    rank = (sims > true).sum(1) + 1  # ties count in the query's favour
+    out = {f"R@{k}": float((rank <= k).float().mean() * 100) for k in (1, 5, 10)}
+    out["median_rank"] = float(rank.float().median())
+    out["rows"] = int(len(query))
+    if labels is not None:
+        out["class_R@1"] = float((labels[sims.argmax(1)] == labels).float().mean() * 100)
+    return out
+
+
+def all_retrieval(z: dict[str, torch.Tensor], data: PairedDataset) -> dict[str, dict[str, float]]:
+    """Retrieval for every ordered pair of modalities, over rows that hold both."""
+    out = {}
+    for a, b in permutations(z, 2):
+        both = data.present[:, data.names.index(a)] & data.present[:, data.names.index(b)]
+        labels = None if data.labels is None else data.labels[both]
+        out[f"{a}->{b}"] = retrieval(z[a][both], z[b][both], labels)
+    return out
+
+
+def zero_shot(target: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor) -> float:
+    """Accuracy (%) of assigning each target embedding the class of its nearest prototype [C, P]."""
+    unit = torch.nn.functional.normalize(prototypes, dim=-1)
+    return float(((target @ unit.T).argmax(1) == labels).float().mean() * 100)
+
+
+def support_prototypes(z: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor, classes: int) -> torch.Tensor:
+    """Mean embedding of each class over `rows` (a support set): [C, P]."""
+    proto = torch.zeros(classes, z.shape[1])
+    proto.index_add_(0, labels[rows], z[rows])
+    return proto
+
+
+@torch.no_grad()
+def prompt_prototypes(backbone: MultiBackbone, name: str, spec: DataSpec, prompts: list[str]) -> torch.Tensor:
+    """Embeddings of one text prompt per class through text modality `name`: [C, P]."""
+    device = next(backbone.parameters()).device
+    ids = encode_with_spec(spec, prompts).to(device)
+    backbone.eval()
+    return backbone.shared(name, ids).float().cpu()
+
+
+def missing_robustness(
+    train: dict[str, torch.Tensor], train_y: torch.Tensor, test: dict[str, torch.Tensor], test_y: torch.Tensor
+) -> dict[str, float]:
+    """A logistic-regression probe on the joint embedding (the mean of every modality's
+    shared embedding) of the training split, scored on the test split with all
+    modalities and with each one dropped (the mean over the rest). Accuracy in %."""
+
+    def joint(z: dict[str, torch.Tensor], names: list[str]) -> np.ndarray:
+        return torch.stack([z[m] for m in names]).mean(0).numpy()
+
+    names = list(train)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    probe.fit(joint(train, names), train_y.numpy())
+    out = {"all": float(probe.score(joint(test, names), test_y.numpy()) * 100)}
+    for m in names:
+        out[f"without {m}"] = float(probe.score(joint(test, [n for n in names if n != m]), test_y.numpy()) * 100)
+    return out
+
+
+def zero_shot_table(
+    backbone: MultiBackbone, spec: DataSpec, train: PairedDataset, z_train, test: PairedDataset, z_test, prompt: str
+) -> dict[str, float]:
+    """Zero-shot accuracy of each modality's test rows against class prototypes from
+    every other modality: its training rows' class means ("<m> support"), and for text
+    modalities the embedded class names ("<m> class names", via `prompt`)."""
+    classes = len(spec.class_names)
+    out = {}
+    for target in backbone.names:
+        rows = test.rows_of(target)
+        for source in backbone.names:
+            if source == target:
+                continue
+            proto = support_prototypes(z_train[source], train.labels, train.rows_of(source), classes)
+            out[f"{source} support -> {target}"] = zero_shot(z_test[target][rows], test.labels[rows], proto)
+            if spec.parts[source].modality == "text":
+                prompts = [prompt.format(c) for c in spec.class_names]
+                proto = prompt_prototypes(backbone, source, spec.parts[source], prompts)
+                out[f"{source} class names -> {target}"] = zero_shot(z_test[target][rows], test.labels[rows], proto)
+    return out
+
+
+def crossmodal_results(backbone: MultiBackbone, spec: DataSpec, train: PairedDataset, test: PairedDataset,
+                       prompt: str | None, batch_size: int) -> dict:  # fmt: skip
+    """Retrieval for every ordered pair, and with labels zero-shot and missing-modality
+    robustness, of one multimodal backbone."""
+    z_test = shared_embeddings(backbone, test, batch_size)
+    out: dict = {"retrieval": all_retrieval(z_test, test)}
+    if train.labels is None or test.labels is None or not spec.class_names:
+        return out
+    z_train = shared_embeddings(backbone, train, batch_size)
+    template = prompt or spec.meta.get("prompt", "{}")
+    out["zeroshot"] = zero_shot_table(backbone, spec, train, z_train, test, z_test, template)
+    full_tr, full_te = train.present.all(1), test.present.all(1)
+    out["missing"] = missing_robustness(
+        {m: z[full_tr] for m, z in z_train.items()}, train.labels[full_tr],
+        {m: z[full_te] for m, z in z_test.items()}, test.labels[full_te],
+    )  # fmt: skip
+    return out

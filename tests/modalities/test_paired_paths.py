@@ -1,0 +1,58 @@
+"""The multimodal real path on real data: digits-av and a user manifest through the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from maskfuse.api import load
+from maskfuse.cli import main
+from tests.conftest import fsdd_root
+from tests.data.test_paired_sources import DECLARE, media, write_manifest
+
+QUICK = ["train.progress=false", "train.monitor_every=0", "train.batch_size=64", "model.depth=2",
+         "eval.protocols=[knn]", "data.max_seconds=0.5"]  # fmt: skip
+
+
+def test_clip_on_digits_av_aligns_the_modalities(tmp_path):
+    run = tmp_path / "run"
+    argv = ["pretrain", "--recipe", "clip", f"data.path={fsdd_root()}", "train.steps=150", "--out", str(run), *QUICK]
+    assert main(argv) == 0
+    assert main(["evaluate", str(run)]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert set(report["results"]) >= {"pretrained · image", "random init · audio", "raw input · text"}
+    cross = report["crossmodal"]
+    init, pre = cross["random init"], cross["pretrained"]
+    # class-level pairing: a retrieved item is right when it shows the query's digit.
+    # Random init sits at chance (10 %); measured ~90 % after 150 steps.
+    for pair in ("image->audio", "audio->image", "text->audio"):
+        assert init["retrieval"][pair]["class_R@1"] < 25 < 60 < pre["retrieval"][pair]["class_R@1"], pair
+    assert pre["zeroshot"]["text class names -> image"] > 60 > 25 > init["zeroshot"]["text class names -> image"]
+    assert pre["missing"]["without audio"] > 80
+    assert main(["report", str(run)]) == 0
+    page = (run / "report" / "report.html").read_text()
+    assert 'id="crossmodal"' in page and "mean cross-modal class R@1" in page
+    model = load(run)
+    z = model.embed(np.zeros((3, 1, 8, 8), np.float32), modality="image", shared=True)
+    assert z.shape == (3, 64) and np.allclose(np.linalg.norm(z, axis=1), 1, atol=1e-5)
+    out = tmp_path / "audio.npy"
+    assert main(["embed", str(run), "--modality", "audio", "--split", "test", "--out", str(out)]) == 0
+    assert np.load(out).shape == (360, model.backbone.dim)
+
+
+@pytest.mark.parametrize("recipe", ["croma", "multimae", "symile"])
+def test_recipes_on_a_user_manifest(tmp_path, recipe):
+    rows = media(tmp_path)
+    rows[1]["voice"] = None
+    rows[4]["caption"] = None
+    manifest = write_manifest(tmp_path, rows)
+    run = tmp_path / "run"
+    argv = ["pretrain", "--recipe", recipe, "--data", "manifest", f"data.path={manifest}", DECLARE, "data.channels=1",
+            "train.steps=6", "train.batch_size=4", "eval.baselines=false", "--out", str(run), *QUICK[:2]]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["evaluate", str(run), "--protocols", "knn"]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert (
+        "pretrained · caption" in report["results"]
+        and "photo->voice" in report["crossmodal"]["pretrained"]["retrieval"]
+    )
