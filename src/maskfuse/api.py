@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def pretrain(config: Config | None = None, run_dir: str | Path | None = None) ->
         run = maskfuse.pretrain(cfg)
     """
     cfg = config or Config()
+    if not (run_dir or cfg.run_dir) and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("under torchrun every rank must name the same run directory: pass --out DIR")
     path = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
     cfg.run_dir = str(path)
     return fit(cfg, path)

@@ -197,6 +197,8 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = False  # also write scalars to run_dir/tensorboard (metrics.jsonl stays the truth)
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
+    accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast (GPU; CPU fp32 by default)
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
 
 

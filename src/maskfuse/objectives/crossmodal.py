@@ -47,6 +47,18 @@ def gather_rows(x: torch.Tensor, gather: bool) -> tuple[torch.Tensor, int]:
     return full, rank * x.shape[0]
 
 
+def gather_ragged(x: torch.Tensor) -> torch.Tensor:
+    """Every rank's rows of x [n_r, D], where ranks hold different counts, with gradients."""
+    if not distributed():
+        return x
+    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, torch.tensor([x.shape[0]], device=x.device))
+    most = int(max(sizes))
+    full, _ = gather_with_grad(F.pad(x, (0, 0, 0, most - x.shape[0])))
+    keep = torch.cat([torch.arange(most, device=x.device) < s for s in sizes])
+    return full[keep]
+
+
 def gather_flags(flags: torch.Tensor, gather: bool) -> torch.Tensor:
     """All ranks' boolean flags [B] -> [W*B] (no gradients needed)."""
     if not (gather and distributed()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.train import checkpoint
+from maskfuse.train.distributed import World, barrier, init_world, local_device, mean_over_ranks, shard, wrap
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
@@ -54,15 +56,37 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, batch: dict, step: int, cfg: Config) -> LossOutput:
-    """One optimisation step; raises TrainingDiverged before a non-finite update lands."""
+def micro_batches(batch: dict, parts: int) -> list[dict]:
+    """The batch cut into `parts` equal slices along the sample axis."""
+    rows = len(next(iter(batch.values())))
+    if parts < 1 or rows % parts:
+        raise ConfigError(f"train.accumulate={parts} must divide the per-process batch of {rows} rows")
+    return [{k: v.chunk(parts)[i] for k, v in batch.items()} for i in range(parts)]
+
+
+def train_step(
+    model: nn.Module, opt: torch.optim.Optimizer, batch: dict, step: int, cfg: Config, net: nn.Module | None = None
+) -> LossOutput:
+    """One optimisation step (over train.accumulate micro-batches, under train.precision
+    autocast); raises TrainingDiverged before a non-finite update lands. `net` is the
+    DDP wrapper of `model` when distributed."""
+    net = net or model
     for group in opt.param_groups:
         group["lr"] = cfg.train.lr * lr_factor(step, cfg.train)
-    out = model(batch)
-    if not torch.isfinite(out.loss):
-        raise TrainingDiverged(f"loss is {out.loss.item()} at step {step + 1}")
     opt.zero_grad(set_to_none=True)
-    out.loss.backward()
+    parts = micro_batches(batch, cfg.train.accumulate)
+    device = next(model.parameters()).device.type
+    total = 0.0
+    for i, micro in enumerate(parts):
+        sync = i == len(parts) - 1 or not hasattr(net, "no_sync")
+        with contextlib.nullcontext() if sync else net.no_sync():
+            with torch.autocast(device, torch.bfloat16, enabled=cfg.train.precision == "bf16"):
+                out = net(micro)
+            if not torch.isfinite(out.loss):
+                raise TrainingDiverged(f"loss is {out.loss.item()} at step {step + 1}")
+            (out.loss / len(parts)).backward()
+        total = total + out.loss.detach() / len(parts)
+    out = LossOutput(total, out.logs)
     if cfg.train.grad_clip is not None:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         if not torch.isfinite(norm):
@@ -75,8 +99,8 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.method}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
-    if resume:
+def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> None:
+    if resume or not world.main:
         return
     if checkpoint.latest(run_dir) is not None:
         raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another run_dir")
@@ -86,12 +110,15 @@ def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
 
 def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None) -> Path:
     """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`)."""
-    prepare_run_dir(cfg, run_dir, resume)
+    device = pick_device(cfg.train.device)
+    world = init_world(device)
+    device = local_device(device, world)
+    prepare_run_dir(cfg, run_dir, resume, world)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     splits = splits or load_data(cfg.data)
-    device = pick_device(cfg.train.device)
     model = build_method(cfg, splits.spec).to(device)
+    net = wrap(model, world)
     opt = build_optimizer(model, cfg.train)
     start = 0
     if resume:
@@ -101,27 +128,34 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         start = checkpoint.load_training_state(ckpt, model, opt)
     order = BatchOrder(len(splits.train), cfg.train.batch_size, cfg.train.seed)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
-    log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard)
-    monitor = OnlineMonitor(primary_splits(splits), cfg.train.monitor_rows) if cfg.train.monitor_every > 0 else None
+    log = MetricsLog(
+        run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
+    )
+    watch = world.main and cfg.train.monitor_every > 0
+    monitor = OnlineMonitor(primary_splits(splits), cfg.train.monitor_rows) if watch else None
     watched = model.backbone.part(model.backbone.names[0]) if splits.spec.parts else model.backbone
     model.train()
     progress_hook = getattr(model, "set_progress", None)  # methods with a schedule of their own (HPM)
-    save = lambda s: checkpoint.save(  # noqa: E731
-        run_dir, s, model, opt, cfg.to_dict(), splits.spec.to_dict(), cfg.train.keep_checkpoints
-    )
+
+    def save(s: int) -> None:  # the main rank writes; the others wait for it
+        if world.main:
+            checkpoint.save(run_dir, s, model, opt, cfg.to_dict(), splits.spec.to_dict(), cfg.train.keep_checkpoints)
+        barrier(world)
+
     title = f"{cfg.method} on {cfg.data.name}"
     completed = start  # steps whose update has landed
     try:
-        with TrainProgress(cfg.train.steps, start, cfg.train.progress, title) as bar:
+        with TrainProgress(cfg.train.steps, start, cfg.train.progress and world.main, title) as bar:
             for step in range(start, stop):
                 torch.manual_seed(cfg.train.seed * 1_000_003 + step)  # the step's masks and views
                 if progress_hook is not None:
                     progress_hook(step / max(cfg.train.steps - 1, 1))
-                batch = {k: v.to(device, non_blocking=True) for k, v in splits.train.batch(order.indices(step)).items()}
-                out = train_step(model, opt, batch, step, cfg)
+                rows = shard(order.indices(step), world)
+                batch = {k: v.to(device, non_blocking=True) for k, v in splits.train.batch(rows).items()}
+                out = train_step(model, opt, batch, step, cfg, net)
                 completed = done = step + 1
                 rate = bar.samples_per_s(cfg.train.batch_size)
-                loss = float(out.loss.detach())
+                loss = float(mean_over_ranks(out.loss, world))
                 record = {"step": done, "loss": loss, "lr": opt.param_groups[0]["lr"], "samples_per_s": rate}
                 monitored = monitor is not None and (done % cfg.train.monitor_every == 0 or done == stop)
                 if monitored:

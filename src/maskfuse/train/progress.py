@@ -20,8 +20,11 @@ class MetricsLog:
     twice. With `tensorboard`, every numeric value is mirrored to run_dir/tensorboard.
     """
 
-    def __init__(self, path: Path, resume_step: int = 0, tensorboard: bool = False) -> None:
-        self.path = path
+    def __init__(self, path: Path, resume_step: int = 0, tensorboard: bool = False, off: bool = False) -> None:
+        self.path, self.off = path, off  # off: a non-main rank, which writes nothing
+        self._file, self._tb = None, None
+        if off:
+            return
         if path.exists():
             kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
             path.write_text("".join(ln + "\n" for ln in kept))
@@ -29,6 +32,8 @@ class MetricsLog:
         self._tb = _tensorboard_writer(path.parent / "tensorboard", resume_step) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
+        if self.off:
+            return
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
         if self._tb is not None:
@@ -37,6 +42,8 @@ class MetricsLog:
                     self._tb.add_scalar(key, float(value), record["step"])
 
     def close(self) -> None:
+        if self.off:
+            return
         self._file.close()
         if self._tb is not None:
             self._tb.close()

@@ -1,0 +1,83 @@
+"""torchrun / torch.distributed: one process per device, each on its shard of every batch.
+
+`torchrun --nproc-per-node N -m maskfuse pretrain ...` sets RANK, WORLD_SIZE and
+LOCAL_RANK; `init_world` then joins the process group (NCCL on CUDA, gloo on CPU) and
+every rank takes its contiguous slice of each step's global batch. The global batch
+order is a function of (seed, step) alone, so a run resumes under any world size with
+the same data. DDP averages gradients; contrastive losses gather embeddings across ranks
+with correct gradients, so N ranks equal one process on the joint batch (tested).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from maskfuse.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Only the main rank writes checkpoints, logs and progress."""
+        return self.rank == 0
+
+
+def init_world(device: torch.device) -> World:
+    """Join the process group torchrun describes (env vars), or run alone."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World()
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))
+    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def local_device(device: torch.device, world: World) -> torch.device:
+    """Each rank's own GPU (LOCAL_RANK) when training on CUDA."""
+    if device.type == "cuda" and world.size > 1:
+        torch.cuda.set_device(world.local_rank)
+        return torch.device("cuda", world.local_rank)
+    return device
+
+
+def shard(indices: torch.Tensor, world: World) -> torch.Tensor:
+    """This rank's contiguous slice of a global batch (sizes must divide evenly)."""
+    if len(indices) % world.size:
+        raise ConfigError(f"train.batch_size={len(indices)} does not divide over {world.size} ranks")
+    per = len(indices) // world.size
+    return indices[world.rank * per : (world.rank + 1) * per]
+
+
+def wrap(model: nn.Module, world: World) -> nn.Module:
+    """DDP around the method when distributed. Unused parameters are allowed: a
+    multimodal batch may lack a modality, and some methods switch terms off."""
+    if world.size == 1:
+        return model
+    return DistributedDataParallel(model, find_unused_parameters=True)
+
+
+def mean_over_ranks(value: torch.Tensor, world: World) -> torch.Tensor:
+    """The mean of a scalar over ranks (what the joint batch's loss would be), for logs."""
+    if world.size == 1:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value)
+    return value / world.size
+
+
+def barrier(world: World) -> None:
+    if world.size > 1:
+        dist.barrier()
