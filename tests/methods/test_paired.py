@@ -175,3 +175,16 @@ def test_per_modality_settings_are_checked(paired):
 def test_only_the_clip_method_makes_the_second_views_tcl_needs(name, paired):
     with pytest.raises(ConfigError, match="needs two views"):
         build_method(config(name, "multimodal.loss=tcl"), paired.spec)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_a_modality_absent_from_the_whole_batch(name, paired):
+    """Sparse modalities leave whole batches without them (audio's STFT refuses an
+    empty batch): the loss and every gradient stay finite."""
+    model = build_method(config(name), paired.spec)
+    batch = paired.train.batch(torch.arange(16))
+    batch["present"][:, 1] = False
+    out = model(batch)
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

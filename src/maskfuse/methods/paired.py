@@ -45,7 +45,7 @@ def visible_plan(visible: torch.Tensor) -> tuple[MaskPlan, torch.Tensor]:
     Rows differ in how many tokens they show; each keeps K = the largest count, the
     surplus taken from hidden tokens that the encoder must ignore (validity False) and
     that stay prediction targets."""
-    k = max(int(visible.sum(1).max()), 1)
+    k = max(int(visible.sum(1).max()), 1) if len(visible) else 1
     noise = torch.rand(visible.shape, device=visible.device)
     priority = torch.where(visible, torch.zeros_like(noise), 1.0 + noise)
     plan = plan_from_priority(priority, visible.shape[1] - k)
@@ -84,6 +84,17 @@ class Joint:
         return full[self.rows[m], self.spans[m]]
 
 
+def no_rows(backbone: MultiBackbone, name: str, raw: torch.Tensor) -> Tokens:
+    """Tokens of zero rows, for a modality absent from the whole batch (some tokenizers,
+    like audio's STFT, refuse an empty batch): one placeholder row tokenized without
+    gradients, then cut away."""
+    with torch.no_grad():
+        t = backbone.part(name).tokens(raw[:1])
+    cut = {f: getattr(t, f)[:0] for f in ("x", "pos", "valid", "target", "target_mean", "target_std")
+           if getattr(t, f) is not None}  # fmt: skip
+    return replace(t, **cut)
+
+
 def joint_tokens(backbone: MultiBackbone, batch: dict[str, torch.Tensor]) -> Joint:
     names = backbone.names
     present = presence(batch, names)
@@ -91,7 +102,7 @@ def joint_tokens(backbone: MultiBackbone, batch: dict[str, torch.Tensor]) -> Joi
     sub, rows, xs, valids, spans, start = {}, {}, [], [], {}, 0
     for m in names:
         idx = present[m].nonzero().squeeze(1)
-        tokens = backbone.part(m).tokens(batch[m][idx])
+        tokens = no_rows(backbone, m, batch[m]) if idx.numel() == 0 else backbone.part(m).tokens(batch[m][idx])
         sub[m], rows[m] = tokens, idx
         emb = tokens.embedded()
         xs.append(scatter_rows(emb, idx, b))
