@@ -49,6 +49,7 @@ def summary(report: dict) -> dict:
             "R@1": {p: ret[p]["R@1"] for p in PAIRS},
             "class_R@1": {p: ret[p]["class_R@1"] for p in PAIRS},
             "zeroshot": cross["zeroshot"],
+            "joint_class_R@1": {k: r["class_R@1"] for k, r in cross.get("joint_retrieval", {}).items()},
             "missing": cross["missing"],
         }
     probes = {row: {p: r[p]["top1"] for p in ("knn", "linear")} for row, r in report["results"].items()}

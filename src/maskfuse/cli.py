@@ -68,6 +68,15 @@ def crossmodal_tables(cross: dict) -> list[Table]:
         cells.append(f"{i['class_R@1']:.1f} -> {r['class_R@1']:.1f}" if "class_R@1" in r else "n/a")
         ret.add_row(escape(pair), *cells)
     tables.append(ret)
+    if "joint_retrieval" in pre:
+        joint = Table(title="retrieval from all other modalities, multilinear score (random init -> pretrained)")
+        for col in ("others -> target", "R@1", "class R@1"):
+            joint.add_column(col, justify="right" if col != "others -> target" else "left")
+        for pair, r in pre["joint_retrieval"].items():
+            i = init["joint_retrieval"][pair]
+            cls = f"{i['class_R@1']:.1f} -> {r['class_R@1']:.1f}" if "class_R@1" in r else "n/a"
+            joint.add_row(escape(pair), f"{i['R@1']:.1f} -> {r['R@1']:.1f}", cls)
+        tables.append(joint)
     for key, title in (("zeroshot", "zero-shot accuracy %"), ("missing", "joint probe accuracy %, modalities dropped")):
         if key not in pre:
             continue

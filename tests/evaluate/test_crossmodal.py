@@ -5,7 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from maskfuse.data.paired import PairedDataset
-from maskfuse.evaluate.crossmodal import all_retrieval, missing_robustness, retrieval, support_prototypes, zero_shot
+from maskfuse.evaluate.crossmodal import (
+    all_retrieval,
+    joint_retrieval,
+    missing_robustness,
+    retrieval,
+    support_prototypes,
+    zero_shot,
+)
 
 
 def test_retrieval_ranks_against_a_naive_count():
@@ -53,3 +60,22 @@ def test_missing_robustness_drops_each_modality():
     out = missing_robustness(train, labels, test, labels)
     assert out["all"] > 90 and out["without b"] > 90  # b carries nothing
     assert out["without a"] < 75  # without the informative modality: near chance
+
+
+def test_joint_retrieval_scores_by_the_multilinear_product():
+    """z = x * y elementwise (signs): pairwise cosines carry nothing, the triple product
+    finds the match."""
+    x, y = torch.randn(40, 32).sign(), torch.randn(40, 32).sign()
+    z = {"x": x, "y": y, "z": x * y}
+    data = PairedDataset({k: torch.zeros(40, 1) for k in z}, torch.ones(40, 3, dtype=torch.bool), None)
+    out = joint_retrieval(z, data)
+    assert set(out) == {"y,z->x", "x,z->y", "x,y->z"}
+    assert all(r["R@1"] == 100.0 for r in out.values())
+    assert all_retrieval(z, data)["x->z"]["R@1"] < 20
+    two = {"x": x, "y": y}
+    assert (
+        joint_retrieval(
+            two, PairedDataset({k: torch.zeros(40, 1) for k in two}, torch.ones(40, 2, dtype=torch.bool), None)
+        )
+        == {}
+    )

@@ -24,10 +24,11 @@ def test_clip_on_digits_av_aligns_the_modalities(tmp_path):
     cross = report["crossmodal"]
     init, pre = cross["random init"], cross["pretrained"]
     # class-level pairing: a retrieved item is right when it shows the query's digit.
-    # Random init sits at chance (10 %); measured ~90 % after 150 steps.
+    # Random init sits at chance (10 %); measured 60-95 % after 150 steps (half-second clips).
     for pair in ("image->audio", "audio->image", "text->audio"):
-        assert init["retrieval"][pair]["class_R@1"] < 25 < 60 < pre["retrieval"][pair]["class_R@1"], pair
-    assert pre["zeroshot"]["text class names -> image"] > 60 > 25 > init["zeroshot"]["text class names -> image"]
+        assert init["retrieval"][pair]["class_R@1"] < 25 < 45 < pre["retrieval"][pair]["class_R@1"], pair
+    assert pre["zeroshot"]["text class names -> image"] > 50 > 25 > init["zeroshot"]["text class names -> image"]
+    assert set(pre["joint_retrieval"]) == {"audio,text->image", "image,text->audio", "image,audio->text"}
     assert pre["missing"]["without audio"] > 80
     assert main(["report", str(run)]) == 0
     page = (run / "report" / "report.html").read_text()

@@ -62,6 +62,23 @@ def all_retrieval(z: dict[str, torch.Tensor], data: PairedDataset) -> dict[str, 
     return out
 
 
+def joint_retrieval(z: dict[str, torch.Tensor], data: PairedDataset) -> dict[str, dict[str, float]]:
+    """With 3+ modalities: each modality retrieved from all the others together, scored by
+    the multilinear inner product (Symile's score: sum_d x_d y_d z_d), over rows holding
+    every modality. "audio,text->image" ranks every image by its product with row i's
+    audio and text embeddings."""
+    if len(z) < 3:
+        return {}
+    full = data.present.all(1)
+    labels = None if data.labels is None else data.labels[full]
+    out = {}
+    for target in z:
+        others = [m for m in z if m != target]
+        context = torch.stack([z[m][full] for m in others]).prod(0)
+        out[f"{','.join(others)}->{target}"] = retrieval(context, z[target][full], labels)
+    return out
+
+
 def zero_shot(target: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor) -> float:
     """Accuracy (%) of assigning each target embedding the class of its nearest prototype [C, P]."""
     unit = torch.nn.functional.normalize(prototypes, dim=-1)
@@ -131,6 +148,8 @@ def crossmodal_results(backbone: MultiBackbone, spec: DataSpec, train: PairedDat
     robustness, of one multimodal backbone."""
     z_test = shared_embeddings(backbone, test, batch_size)
     out: dict = {"retrieval": all_retrieval(z_test, test)}
+    if len(z_test) >= 3:
+        out["joint_retrieval"] = joint_retrieval(z_test, test)
     if train.labels is None or test.labels is None or not spec.class_names:
         return out
     z_train = shared_embeddings(backbone, train, batch_size)

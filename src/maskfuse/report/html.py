@@ -67,8 +67,9 @@ def crossmodal_section(report: dict[str, Any]) -> str:
     if "crossmodal" not in report:
         return ""
     init, pre = report["crossmodal"]["random init"], report["crossmodal"]["pretrained"]
-    rows = [(f"retrieval {pair}", key, init["retrieval"][pair][key], value)
-            for pair, r in pre["retrieval"].items() for key, value in r.items() if key.endswith("@1")]  # fmt: skip
+    rows = [(f"retrieval {pair}", key, init[group][pair][key], value)
+            for group in ("retrieval", "joint_retrieval") for pair, r in pre.get(group, {}).items()
+            for key, value in r.items() if key.endswith("@1")]  # fmt: skip
     for group, title in (("zeroshot", "zero-shot"), ("missing", "joint probe")):
         rows += [(f"{title}: {name}", "accuracy %", init[group][name], v) for name, v in pre.get(group, {}).items()]
     body = "".join(
