@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -37,6 +38,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         logging = ["train.tensorboard=true"] if args.log == "tensorboard" else []
         cfg = resolve(args.recipe or "mae", logging + args.overrides, data_settings=data)
         path = api.pretrain(cfg, args.out)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return 0
     out.print(f"run directory: [bold]{path}[/bold]")
     out.print(f"next: maskfuse evaluate {path}")
     return 0
