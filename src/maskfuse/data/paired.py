@@ -9,7 +9,7 @@ probes, k-NN and `maskfuse embed` see a multimodal run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -73,9 +73,7 @@ class PairedDataset:
 
 def part_splits(splits: Splits, name: str) -> Splits:
     """The single-modality splits of one modality of paired data (its present rows)."""
-    spec = splits.spec.parts[name]
-    spec = DataSpec(spec.modality, spec.shape, spec.mean, spec.std, splits.spec.num_classes,
-                    splits.spec.class_names, spec.meta)  # fmt: skip
+    spec = replace(splits.spec.parts[name], num_classes=splits.spec.num_classes, class_names=splits.spec.class_names)
     train, test = splits.train.part(name, spec.modality), splits.test.part(name, spec.modality)
     return Splits(train, test, spec, f"{splits.source}: {name}", splits.notes)
 

@@ -14,10 +14,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from maskfuse.data.base import DataSpec
+from maskfuse.data.base import ArrayDataset, DataSpec
 from maskfuse.data.paired import PairedDataset
 from maskfuse.data.text import encode_with_spec
 from maskfuse.encoder import MultiBackbone
+from maskfuse.evaluate.features import embed_dataset
 
 
 @torch.no_grad()
@@ -30,9 +31,9 @@ def shared_embeddings(backbone: MultiBackbone, data: PairedDataset, batch_size: 
     for m in backbone.names:
         rows = data.rows_of(m)
         z = torch.zeros(len(data), backbone.heads[m].out_features)
-        for i in range(0, len(rows), batch_size):
-            idx = rows[i : i + batch_size]
-            z[idx] = backbone.shared(m, data.parts[m][idx].to(device)).float().cpu()
+        if len(rows):
+            pooled = embed_dataset(backbone.part(m), ArrayDataset(data.parts[m][rows]), batch_size)
+            z[rows] = backbone.project(m, pooled.to(device)).float().cpu()
         out[m] = z
     backbone.train(was_training)
     return out
@@ -127,18 +128,20 @@ def zero_shot_table(
     every other modality: its training rows' class means ("<m> support"), and for text
     modalities the embedded class names ("<m> class names", via `prompt`)."""
     classes = len(spec.class_names)
+    prompts = [prompt.format(c) for c in spec.class_names]
+    prototypes = {}  # name -> (source modality, [C, P]), computed once for every target
+    for source in backbone.names:
+        support = support_prototypes(z_train[source], train.labels, train.rows_of(source), classes)
+        prototypes[f"{source} support"] = (source, support)
+        if spec.parts[source].modality == "text":
+            named = prompt_prototypes(backbone, source, spec.parts[source], prompts)
+            prototypes[f"{source} class names"] = (source, named)
     out = {}
     for target in backbone.names:
         rows = test.rows_of(target)
-        for source in backbone.names:
-            if source == target:
-                continue
-            proto = support_prototypes(z_train[source], train.labels, train.rows_of(source), classes)
-            out[f"{source} support -> {target}"] = zero_shot(z_test[target][rows], test.labels[rows], proto)
-            if spec.parts[source].modality == "text":
-                prompts = [prompt.format(c) for c in spec.class_names]
-                proto = prompt_prototypes(backbone, source, spec.parts[source], prompts)
-                out[f"{source} class names -> {target}"] = zero_shot(z_test[target][rows], test.labels[rows], proto)
+        for name, (source, proto) in prototypes.items():
+            if source != target:
+                out[f"{name} -> {target}"] = zero_shot(z_test[target][rows], test.labels[rows], proto)
     return out
 
 

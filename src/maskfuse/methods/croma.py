@@ -52,7 +52,7 @@ class CROMA(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         joint = joint_tokens(self.backbone, batch)
-        b = joint.x.shape[0]
+        b = joint.batch
         visible = {m: self.masks(m, t.valid, t.grid) for m, t in joint.sub.items()}
         encoded = encode_each(self.backbone, joint, visible)
         contrastive = contrast(self.objective, self.backbone, joint, {m: out.pooled for m, (out, _) in encoded.items()})

@@ -9,7 +9,9 @@ modality's slice is zeros marked invalid, so attention ignores it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import torch
 from torch import nn
@@ -68,16 +70,28 @@ def kept_by_ratio(valid: torch.Tensor, ratio: float) -> torch.Tensor:
 
 @dataclass
 class Joint:
-    """Every modality's tokens: `sub[m]` for its present rows `rows[m]`, and the full
-    batch laid out as one sequence (`x` embedded [B, sum N, D], `valid`), `spans[m]`
-    locating each modality in it."""
+    """Every modality's tokens: `sub[m]` for its present rows `rows[m]` of a batch of
+    `batch` rows. The full batch laid out as one sequence (`x` embedded [B, sum N, D],
+    `valid`, `spans[m]` locating each modality) is built on first use: the joint-encoder
+    methods need it, per-modality encoding (clip) does not."""
 
     names: list[str]
     sub: dict[str, Tokens]
     rows: dict[str, torch.Tensor]
-    x: torch.Tensor
-    valid: torch.Tensor
-    spans: dict[str, slice]
+    batch: int
+
+    @cached_property
+    def spans(self) -> dict[str, slice]:
+        ends = itertools.accumulate(self.sub[m].num_tokens for m in self.names)
+        return {m: slice(end - self.sub[m].num_tokens, end) for m, end in zip(self.names, ends)}
+
+    @cached_property
+    def x(self) -> torch.Tensor:
+        return torch.cat([scatter_rows(self.sub[m].embedded(), self.rows[m], self.batch) for m in self.names], 1)
+
+    @cached_property
+    def valid(self) -> torch.Tensor:
+        return torch.cat([scatter_rows(self.sub[m].valid, self.rows[m], self.batch) for m in self.names], 1)
 
     def slice_rows(self, full: torch.Tensor, m: str) -> torch.Tensor:
         """Modality m's present rows and span of a [B, sum N, ...] tensor."""
@@ -99,17 +113,12 @@ def joint_tokens(backbone: MultiBackbone, batch: dict[str, torch.Tensor]) -> Joi
     names = backbone.names
     present = presence(batch, names)
     b = present[names[0]].shape[0]
-    sub, rows, xs, valids, spans, start = {}, {}, [], [], {}, 0
+    sub, rows = {}, {}
     for m in names:
         idx = present[m].nonzero().squeeze(1)
-        tokens = no_rows(backbone, m, batch[m]) if idx.numel() == 0 else backbone.part(m).tokens(batch[m][idx])
-        sub[m], rows[m] = tokens, idx
-        emb = tokens.embedded()
-        xs.append(scatter_rows(emb, idx, b))
-        valids.append(scatter_rows(tokens.valid, idx, b))
-        spans[m] = slice(start, start + emb.shape[1])
-        start += emb.shape[1]
-    return Joint(names, sub, rows, torch.cat(xs, 1), torch.cat(valids, 1), spans)
+        sub[m] = no_rows(backbone, m, batch[m]) if idx.numel() == 0 else backbone.part(m).tokens(batch[m][idx])
+        rows[m] = idx
+    return Joint(names, sub, rows, b)
 
 
 def decode_modality(
@@ -168,7 +177,7 @@ def contrast(
 ) -> LossOutput:
     """The cross-modal objective on per-modality pooled features of present rows [n_m, D],
     laid out over the batch with presence flags (absent rows never count)."""
-    b = joint.x.shape[0]
+    b = joint.batch
     z = {m: scatter_rows(backbone.heads[m](pooled[m]), joint.rows[m], b) for m in joint.names}
     present = {m: scatter_rows(torch.ones_like(joint.rows[m], dtype=torch.bool), joint.rows[m], b) for m in z}
     if views is None:

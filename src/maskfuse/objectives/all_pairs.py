@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import torch
 from torch import nn
 
 from maskfuse.config import MultimodalConfig
 from maskfuse.objectives.clip import clip_pair
-from maskfuse.objectives.crossmodal import LogitScale, normalise
+from maskfuse.objectives.crossmodal import LogitScale, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -32,10 +30,7 @@ class AllPairsInfoNCE(nn.Module):
         return cls(c.temperature, c.max_logit_scale, gather)
 
     def forward(self, z: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> LossOutput:
-        unit, scale = normalise(z), self.scale()
-        logs, loss = {}, torch.zeros((), device=next(iter(z.values())).device)
-        for a, b in combinations(unit, 2):
-            pair = clip_pair(unit[a], unit[b], present[a] & present[b], scale, self.gather)
-            logs[f"clip_{a}_{b}"] = float(pair.detach())
-            loss = loss + pair
+        scale = self.scale()
+        pair = lambda a, b, both: clip_pair(a, b, both, scale, self.gather)  # noqa: E731
+        loss, logs = sum_over_pairs(normalise(z), present, pair, "clip")
         return LossOutput(loss, {**logs, "logit_scale": float(scale.detach())})

@@ -11,6 +11,7 @@ DDP's average over ranks equals the loss of one process on the joint batch.
 from __future__ import annotations
 
 import math
+from itertools import combinations
 
 import torch
 import torch.distributed as dist
@@ -85,6 +86,19 @@ def cross_entropy_rows(logits: torch.Tensor, targets: torch.Tensor, key_ok: torc
     """-log softmax at `targets` for every row, absent keys excluded: [B]. A large finite
     negative (not -inf) keeps rows whose target is absent finite; callers drop them."""
     return F.cross_entropy(logits.masked_fill(~key_ok[None], -1e9), targets, reduction="none")
+
+
+def sum_over_pairs(
+    unit: dict[str, torch.Tensor], present: dict[str, torch.Tensor], pair_loss, name: str
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The sum of `pair_loss(a, b, both)` over every pair of modalities, each on the rows
+    holding both, and each pair's value logged as "<name>_<a>_<b>"."""
+    logs, loss = {}, torch.zeros((), device=next(iter(unit.values())).device)
+    for a, b in combinations(unit, 2):
+        term = pair_loss(unit[a], unit[b], present[a] & present[b])
+        logs[f"{name}_{a}_{b}"] = float(term.detach())
+        loss = loss + term
+    return loss, logs
 
 
 def normalise(z: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

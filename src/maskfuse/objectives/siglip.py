@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from itertools import combinations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import MultimodalConfig
-from maskfuse.objectives.crossmodal import gather_flags, gather_rows, joint_mean, normalise
+from maskfuse.objectives.crossmodal import gather_flags, gather_rows, joint_mean, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -48,10 +47,7 @@ class SigLIPLoss(nn.Module):
         return cls(gather=gather)
 
     def forward(self, z: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> LossOutput:
-        unit, scale = normalise(z), self.log_scale.exp()
-        logs, loss = {}, torch.zeros((), device=next(iter(z.values())).device)
-        for a, b in combinations(unit, 2):
-            pair = sigmoid_pair(unit[a], unit[b], present[a] & present[b], scale, self.bias, self.gather)
-            logs[f"siglip_{a}_{b}"] = float(pair.detach())
-            loss = loss + pair
+        scale = self.log_scale.exp()
+        pair = lambda a, b, both: sigmoid_pair(a, b, both, scale, self.bias, self.gather)  # noqa: E731
+        loss, logs = sum_over_pairs(normalise(z), present, pair, "siglip")
         return LossOutput(loss, {**logs, "logit_scale": float(scale.detach()), "bias": float(self.bias.detach())})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import torch
 from torch import nn
 
 from maskfuse.config import MultimodalConfig
 from maskfuse.objectives.clip import clip_pair
-from maskfuse.objectives.crossmodal import LogitScale, normalise
+from maskfuse.objectives.crossmodal import LogitScale, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -42,11 +40,8 @@ class TripleContrast(nn.Module):
         self, z: dict[str, torch.Tensor], present: dict[str, torch.Tensor], views: dict[str, torch.Tensor]
     ) -> LossOutput:
         unit, other, scale = normalise(z), normalise(views), self.scale()
-        logs, loss = {}, torch.zeros((), device=next(iter(z.values())).device)
-        for a, b in combinations(unit, 2):
-            term = clip_pair(unit[a], unit[b], present[a] & present[b], scale, self.gather)
-            logs[f"cma_{a}_{b}"] = float(term.detach())
-            loss = loss + term
+        pair = lambda a, b, both: clip_pair(a, b, both, scale, self.gather)  # noqa: E731
+        loss, logs = sum_over_pairs(unit, present, pair, "cma")
         for m in unit:
             term = clip_pair(unit[m], other[m], present[m], scale, self.gather)
             logs[f"imc_{m}"] = float(term.detach())
