@@ -57,3 +57,14 @@ def test_recipes_on_a_user_manifest(tmp_path, recipe):
         "pretrained · caption" in report["results"]
         and "photo->voice" in report["crossmodal"]["pretrained"]["retrieval"]
     )
+
+
+def test_a_bad_manifest_stops_before_anything_is_written(tmp_path, capsys):
+    rows = media(tmp_path, 3)
+    rows[1]["photo"] = "missing.png"
+    manifest = write_manifest(tmp_path, rows)
+    run = tmp_path / "run"
+    argv = ["pretrain", "--recipe", "clip", "--data", "manifest", f"data.path={manifest}", DECLARE, "--out", str(run)]
+    assert main(argv) != 0
+    assert "row 3, column 'photo'" in capsys.readouterr().err
+    assert not run.exists()

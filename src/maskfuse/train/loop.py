@@ -113,10 +113,10 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     device = pick_device(cfg.train.device)
     world = init_world(device)
     device = local_device(device, world)
-    prepare_run_dir(cfg, run_dir, resume, world)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    splits = splits or load_data(cfg.data)
+    splits = splits or load_data(cfg.data)  # bad data fails before the run directory is made
+    prepare_run_dir(cfg, run_dir, resume, world)
     model = build_method(cfg, splits.spec).to(device)
     net = wrap(model, world)
     opt = build_optimizer(model, cfg.train)
