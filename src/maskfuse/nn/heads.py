@@ -19,6 +19,7 @@ class GatheredBatchNorm1d(nn.BatchNorm1d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return super().forward(x)
+        x = x.float()  # statistics in float32 (under bf16 autocast too, as torch runs batch_norm)
         full = gather_ragged(x)  # ranks may hold different counts (a modality's present rows)
         if full.shape[0] < 2:  # one row in all: nothing to normalise over, use the running stats
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
