@@ -23,6 +23,9 @@ RESUMABLE_KEYS = (
     "train.log_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",
+    "train.checkpointing",
+    "train.compile",
+    "data.workers",
     "train.stop_after",
     "eval.",
 )

@@ -16,8 +16,9 @@ from rich.table import Table
 
 from maskfuse import api
 from maskfuse.config import Config, resolve
-from maskfuse.data import data_overrides, load_data
+from maskfuse.data import data_overrides, load_data, resident
 from maskfuse.data.paired import part_splits
+from maskfuse.data.shards import write_shards
 from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows
 from maskfuse.recipes import recipe_description, recipe_names
@@ -109,6 +110,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
     splits = load_data(cfg.data)
+    splits = resident(splits, len(splits.train))  # every row is embedded
     encoding = model.spec.meta.get("encoding")
     if encoding is not None and splits.spec.meta.get("encoding") != encoding:
         raise DataError(
@@ -153,6 +155,15 @@ def write_parquet(target: Path, embeddings: list, parts: list, names: list[str])
     tmp = target.with_name(f".{target.name}.tmp")
     pq.write_table(pa.table(columns), tmp)
     tmp.replace(target)
+
+
+def cmd_data_shard(args: argparse.Namespace) -> int:
+    cfg = resolve(overrides=args.overrides, data_settings=data_overrides(args.data))
+    index = write_shards(load_data(cfg.data), Path(args.out), args.shard_size)
+    for name in ("train", "test"):
+        out.print(f"{name}: {index['rows'][name]} rows in {len(index['shards'][name])} shard(s)")
+    out.print(f"written: {args.out} (train with: maskfuse pretrain --data {args.out} ...)")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -242,6 +253,15 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--map", default="pca", choices=("pca", "tsne", "umap"), help="2-D projection of the embeddings")
     rp.set_defaults(func=cmd_report)
 
+    da = sub.add_parser("data", help="data tools: `data shard` writes WebDataset tar shards from any source")
+    da_sub = da.add_subparsers(dest="data_command", required=True)
+    sh = da_sub.add_parser("shard", help="write a source's train and test splits as WebDataset tar shards")
+    sh.add_argument("--data", required=True, help="dataset name, folder or file, as for pretrain --data")
+    sh.add_argument("--out", required=True, help="a new or empty folder for the shards and spec.json")
+    sh.add_argument("--shard-size", type=int, default=10000, help="samples per shard (default 10000)")
+    sh.add_argument("overrides", nargs="*", help="data settings, e.g. data.name=text data.max_train=1000")
+    sh.set_defaults(func=cmd_data_shard)
+
     rc = sub.add_parser("recipes", help="list the recipes")
     rc.set_defaults(func=cmd_recipes)
     return p
@@ -251,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args, extra = p.parse_known_args(argv)
     # argparse binds a '*' positional once, so overrides given after an option arrive here
-    if extra and (args.command != "pretrain" or any(x.startswith("-") or "=" not in x for x in extra)):
+    if extra and (args.command not in ("pretrain", "data") or any(x.startswith("-") or "=" not in x for x in extra)):
         p.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = args.overrides + extra

@@ -45,6 +45,8 @@ class DataConfig:
     split_seed: int = 0  # seed of that split; fixed so every run evaluates on the same rows
     max_train: int | None = None  # cap on training rows (quick runs and tests)
     max_test: int | None = None  # cap on held-out rows
+    workers: int = 0  # DataLoader worker processes reading and decoding batches (0: in the training process)
+    shuffle_buffer: int = 2000  # webdataset shards: samples held in the shuffle buffer of each reader
     modalities: tuple[str, ...] = ()  # manifest: "column:kind" per modality, kind = image | audio | text |
     # timeseries (e.g. optical:image radar:image caption:text); an empty cell means that modality is missing
 
@@ -199,6 +201,8 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast (GPU; CPU fp32 by default)
+    checkpointing: bool = False  # activation checkpointing of every transformer block (less memory, more compute)
+    compile: bool = False  # torch.compile each transformer block (needs a C++ compiler on CPU, Triton on GPU)
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
 
 
@@ -220,6 +224,8 @@ class EvalConfig:
     zeroshot_prompt: str | None = None  # paired data with text: "{}" filled with each class name for
     # zero-shot prototypes (None: the data's own template, e.g. digits-av's "the number {}", else "{}")
     batch_size: int = 512
+    stream_rows: int = 20000  # data read from disk on demand (shards, Hugging Face): training rows the
+    # probes and k-NN use (the first ones); in-memory sets use every row
     seed: int = 0
 
 

@@ -94,19 +94,6 @@ def test_resume_rejects_trajectory_changes(tmp_path):
         maskfuse.resume(run, ["train.lr=0.1"])
 
 
-def test_batch_larger_than_data_is_named():
-    with pytest.raises(ConfigError, match="train.batch_size=64 exceeds the 50 training rows"):
-        loop.BatchOrder(50, 64, 0)
-
-
-def test_batch_order_is_a_permutation_per_epoch():
-    order = loop.BatchOrder(10, 3, seed=1)
-    epoch0 = torch.cat([order.indices(s) for s in range(3)])
-    assert len(set(epoch0.tolist())) == 9  # no repeats within an epoch
-    again = loop.BatchOrder(10, 3, seed=1)
-    assert torch.equal(again.indices(4), order.indices(4))  # any step, without replay
-
-
 def test_monitors_are_logged_and_never_change_training(tmp_path):
     quiet = maskfuse.pretrain(small_config("simclr", m="train.monitor_every=0"), tmp_path / "a")
     watched = maskfuse.pretrain(small_config("simclr", m="train.monitor_every=5"), tmp_path / "b")

@@ -13,18 +13,20 @@ from maskfuse.data import (  # noqa: F401
     digits,
     digits_av,
     fashion_mnist,
+    hf,
     image_folder,
     manifest,
     npz,
+    shards,
     tabular,
     text,
     timeseries,
 )
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap
+from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap, resident
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
-__all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides"]
+__all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "resident"]
 
 
 SUFFIXES = {".ts": "ucr", ".tsv": "ucr", ".jsonl": "text"}  # files whose format names their source
@@ -50,7 +52,10 @@ def data_overrides(name_or_path: str) -> dict[str, str]:
 
 
 def _folder_source(folder: Path) -> str:
-    """'audio-folder' when the folder holds audio files (at any depth), else 'image-folder'."""
+    """'webdataset' for a shard folder (it holds spec.json), 'audio-folder' when the folder
+    holds audio files (at any depth), else 'image-folder'."""
+    if (folder / shards.SPEC_FILE).is_file():
+        return "webdataset"
     from maskfuse.data.audio import AUDIO_SUFFIXES
 
     has_audio = any(p.suffix.lower() in AUDIO_SUFFIXES for p in folder.rglob("*"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -27,20 +28,22 @@ from maskfuse.registry import DATASETS
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
 
 
-def read_audio(path: Path, rate: int) -> np.ndarray:
-    """Mono float32 samples of `path` at `rate` Hz; a DataError names an unreadable file."""
+def read_audio(path: Path | BinaryIO, rate: int, where: str | None = None) -> np.ndarray:
+    """Mono float32 samples of `path` (a file, or encoded bytes named `where`) at `rate` Hz;
+    a DataError names an unreadable file."""
+    where = where or path
     try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, file_rate = sf.read(str(path) if isinstance(path, Path) else path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise DataError(f"{path}: cannot read audio ({err})") from err
+        raise DataError(f"{where}: cannot read audio ({err})") from err
     if data.shape[0] == 0:
-        raise DataError(f"{path}: the file holds no samples")
+        raise DataError(f"{where}: the file holds no samples")
     mono = data.mean(axis=1)
     if file_rate != rate:
         g = math.gcd(int(file_rate), int(rate))
         mono = resample_poly(mono, rate // g, int(file_rate) // g).astype(np.float32)
     if not np.isfinite(mono).all():
-        raise DataError(f"{path}: holds NaN or infinite samples")
+        raise DataError(f"{where}: holds NaN or infinite samples")
     return mono
 
 

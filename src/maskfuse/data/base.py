@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -72,6 +73,7 @@ class ArrayDataset:
     labels: torch.Tensor | None = None  # [N] int64
     modality: str = "image"
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # per-sample extras, e.g. mask_scores [N, T]
+    in_memory: ClassVar[bool] = True  # False for data read on demand (shards, Hugging Face sets)
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -166,6 +168,17 @@ def fixed_split(
     """`x` and `y` cut by `split_indices`."""
     tr, te = split_indices(len(x), y, test_fraction, seed)
     return x[tr], None if y is None else y[tr], x[te], None if y is None else y[te]
+
+
+def resident(splits: Splits, train_rows: int) -> Splits:
+    """`splits` with both splits in memory: data read on demand (shards, Hugging Face
+    sets) keeps its first `train_rows` training rows and its whole test split."""
+    train, test = splits.train, splits.test
+    if train.in_memory and test.in_memory:
+        return splits
+    train = train if train.in_memory else train.head(min(train_rows, len(train)))
+    test = test if test.in_memory else test.head(len(test))
+    return replace(splits, train=train, test=test)
 
 
 def cap(splits: Splits, max_train: int | None, max_test: int | None) -> Splits:

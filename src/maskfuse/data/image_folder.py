@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -29,36 +30,39 @@ def _files(folder: Path) -> tuple[list[Path], list[int] | None, tuple[str, ...]]
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES), None, ()
 
 
-def _mode_for(paths: list[Path], channels: int | None) -> str:
-    """The PIL mode every image is converted to: from data.channels, else the commonest."""
+def image_mode(paths: list[Path | BinaryIO], channels: int | None, where: str | None = None) -> str:
+    """The PIL mode every image is converted to: from data.channels, else the commonest
+    among the first 64 (files, or encoded bytes: errors then name `where` and the row)."""
     if channels is not None:
         if channels not in MODES:
             raise DataError(f"data.channels={channels}: image folders hold 1, 3 or 4 channels")
         return MODES[channels]
     counts: Counter[str] = Counter()
-    for path in paths[:64]:
-        with _open(path) as im:
+    for i, path in enumerate(paths[:64]):
+        with _open(path, f"{where}, row {i}" if where else None) as im:
             counts["RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "I", "F") else "RGB"] += 1
     return counts.most_common(1)[0][0]
 
 
-def _open(path: Path) -> Image.Image:
+def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
     try:
         return Image.open(path)
     except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{path}: cannot read image ({err})") from err
+        raise DataError(f"{where or path}: cannot read image ({err})") from err
 
 
-def read_image(path: Path, mode: str, size: int | None) -> np.ndarray:
-    """One image as float32 [C, H, W] in [0, 1]; a clear error names a corrupt file."""
+def read_image(path: Path | BinaryIO, mode: str, size: int | None, where: str | None = None) -> np.ndarray:
+    """One image (a file, or encoded bytes named `where`) as float32 [C, H, W] in [0, 1];
+    a clear error names a corrupt file."""
+    where = where or path
     try:
-        with _open(path) as im:
+        with _open(path, where) as im:
             im = im.convert(mode)
             if size is not None and im.size != (size, size):
                 im = im.resize((size, size), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"{path}: cannot read image ({err})") from err
+        raise DataError(f"{where}: cannot read image ({err})") from err
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
@@ -69,7 +73,7 @@ def load(cfg: DataConfig) -> Splits:
     paths, labels, classes = _files(folder)
     if not paths:
         raise DataError(f"{folder}: no .png, .jpg or .jpeg files found (class sub-folders or a flat folder)")
-    mode = _mode_for(paths, cfg.channels)
+    mode = image_mode(paths, cfg.channels)
     images = [read_image(paths[0], mode, cfg.image_size)]
     for path in paths[1:]:
         image = read_image(path, mode, cfg.image_size)

@@ -10,6 +10,7 @@ probes, k-NN and `maskfuse embed` see a multimodal run.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import torch
 
@@ -30,6 +31,7 @@ class PairedDataset:
     parts: dict[str, torch.Tensor]
     present: torch.Tensor
     labels: torch.Tensor | None = None
+    in_memory: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         n = self.present.shape[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
-from maskfuse.data import Splits, load_data
+from maskfuse.data import Splits, load_data, resident
 from maskfuse.data.paired import part_splits
 from maskfuse.encoder import Backbone
 from maskfuse.errors import ConfigError
@@ -96,7 +96,7 @@ def evaluate_run(
         raise ConfigError("eval.protocols is empty; name at least one protocol")
     for name in names:
         EVALUATIONS.get(name)  # unknown names fail before any work
-    splits = load_data(cfg.data)
+    splits = resident(load_data(cfg.data), cfg.eval.stream_rows)
     cross = None
     if model.spec.parts:
         results, cross = paired_results(model, splits, names)

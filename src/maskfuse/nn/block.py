@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 
 class Attention(nn.Module):
@@ -50,13 +51,19 @@ class Transformer(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
+        self.checkpointing = False  # recompute each block's activations in backward (train.checkpointing)
         self.apply(init_weights)
+
+    def _run(self, block: Block, x: torch.Tensor, key_valid: torch.Tensor | None) -> torch.Tensor:
+        if self.checkpointing and self.training and torch.is_grad_enabled():
+            return checkpoint(block, x, key_valid, use_reentrant=False)
+        return block(x, key_valid)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         # A fully valid batch needs no mask, and SDPA takes its fastest path without one.
         key_valid = None if valid is None or bool(valid.all()) else valid
         for block in self.blocks:
-            x = block(x, key_valid)
+            x = self._run(block, x, key_valid)
         return self.norm(x)
 
     def hidden_states(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> list[torch.Tensor]:
@@ -64,9 +71,20 @@ class Transformer(nn.Module):
         key_valid = None if valid is None or bool(valid.all()) else valid
         states = []
         for block in self.blocks:
-            x = block(x, key_valid)
+            x = self._run(block, x, key_valid)
             states.append(self.norm(x))
         return states
+
+
+def configure_blocks(model: nn.Module, checkpointing: bool, compile: bool) -> None:
+    """Speed and memory switches for every transformer in `model`: activation
+    checkpointing (block activations recomputed in backward) and regional compilation
+    (`torch.compile` of each block, compiled once per distinct block shape)."""
+    for module in model.modules():
+        if isinstance(module, Transformer):
+            module.checkpointing = checkpointing
+        if compile and isinstance(module, Block):
+            module.compile()
 
 
 def init_weights(module: nn.Module) -> None:

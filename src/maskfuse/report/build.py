@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from maskfuse.build import build_method
-from maskfuse.data import load_data
+from maskfuse.data import load_data, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.features import embed_dataset
@@ -63,7 +63,7 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     out.mkdir(exist_ok=True)
     eval_path = run_dir / "eval.json"
     report = json.loads(eval_path.read_text()) if eval_path.exists() else evaluate_run(run_dir)
-    splits = load_data(cfg.data)
+    splits = resident(load_data(cfg.data), cfg.eval.stream_rows)
     records = read_metrics(run_dir)
     figs: dict[str, Path] = {}
     if records:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,39 +12,18 @@ from torch import nn
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
-from maskfuse.data import Splits, load_data
+from maskfuse.data import Splits, load_data, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
+from maskfuse.nn.block import configure_blocks
 from maskfuse.train import checkpoint
-from maskfuse.train.distributed import World, barrier, init_world, local_device, mean_over_ranks, shard, wrap
+from maskfuse.train.batches import train_batches
+from maskfuse.train.distributed import World, barrier, init_world, local_device, mean_over_ranks, wrap
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
 from maskfuse.types import LossOutput
-
-
-@dataclass
-class BatchOrder:
-    """Which rows make up the batch of each step: a fresh permutation per epoch, seeded
-    by (seed, epoch), so any step's batch is known without replaying earlier ones."""
-
-    rows: int
-    batch_size: int
-    seed: int
-
-    def __post_init__(self) -> None:
-        if self.batch_size > self.rows:
-            raise ConfigError(f"train.batch_size={self.batch_size} exceeds the {self.rows} training rows")
-        self.per_epoch = self.rows // self.batch_size
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
-
-    def indices(self, step: int) -> torch.Tensor:
-        epoch, i = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 7919 + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(self.rows, generator=g)
-        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
 
 
 def pick_device(name: str) -> torch.device:
@@ -118,6 +96,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     splits = splits or load_data(cfg.data)  # bad data fails before the run directory is made
     prepare_run_dir(cfg, run_dir, resume, world)
     model = build_method(cfg, splits.spec).to(device)
+    configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
     net = wrap(model, world)
     opt = build_optimizer(model, cfg.train)
     start = 0
@@ -126,13 +105,13 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         if ckpt is None:
             raise ConfigError(f"{run_dir}: no checkpoint to resume from")
         start = checkpoint.load_training_state(ckpt, model, opt)
-    order = BatchOrder(len(splits.train), cfg.train.batch_size, cfg.train.seed)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(
         run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
     )
     watch = world.main and cfg.train.monitor_every > 0
-    monitor = OnlineMonitor(primary_splits(splits), cfg.train.monitor_rows) if watch else None
+    rows = cfg.train.monitor_rows
+    monitor = OnlineMonitor(primary_splits(resident(splits, rows)), rows) if watch else None
     watched = model.backbone.part(model.backbone.names[0]) if splits.spec.parts else model.backbone
     model.train()
     progress_hook = getattr(model, "set_progress", None)  # methods with a schedule of their own (HPM)
@@ -146,12 +125,11 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     completed = start  # steps whose update has landed
     try:
         with TrainProgress(cfg.train.steps, start, cfg.train.progress and world.main, title) as bar:
-            for step in range(start, stop):
+            batches = train_batches(splits.train, cfg, world, start, stop, device)
+            for step, batch in zip(range(start, stop), batches):
                 torch.manual_seed(cfg.train.seed * 1_000_003 + step)  # the step's masks and views
                 if progress_hook is not None:
                     progress_hook(step / max(cfg.train.steps - 1, 1))
-                rows = shard(order.indices(step), world)
-                batch = {k: v.to(device, non_blocking=True) for k, v in splits.train.batch(rows).items()}
                 out = train_step(model, opt, batch, step, cfg, net)
                 completed = done = step + 1
                 rate = bar.samples_per_s(cfg.train.batch_size)

@@ -1,0 +1,204 @@
+"""WebDataset tar shards: any source's splits written as shards, and streamed back.
+
+`write_shards` turns loaded splits (any modality, paired data included) into
+`train-000000.tar, ...` and `test-000000.tar, ...` plus `spec.json`, written last, which
+holds the data spec and row counts, so a folder without it is an unfinished write.
+Each sample stores the arrays a batch of that source carries (the modality tensor,
+`label`, `present` for paired data, extras) as `.npy` entries, read back with
+`allow_pickle=False`.
+
+Reading (the `webdataset` source) never loads the training split: `ShardStream.loader`
+streams it. Every epoch the shard list is permuted by (seed, epoch); rank r takes every
+world-th shard of that order and DataLoader worker w every workers-th of those; samples
+pass a seeded shuffle buffer, and batches are cut from the endless chain of epochs, so
+a resumed run sees the same batches again (it reads and drops the steps already done).
+Tar reading and the shuffle buffer come from the `webdataset` library.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+import webdataset as wds
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from maskfuse.config import DataConfig
+from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path
+from maskfuse.data.paired import PairedDataset
+from maskfuse.errors import ConfigError, DataError
+from maskfuse.registry import DATASETS
+from maskfuse.train.checkpoint import write_text_atomic
+
+SPEC_FILE = "spec.json"
+FORMAT = 1
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _rows(ds: ArrayDataset | PairedDataset, chunk: int = 256) -> Iterator[dict[str, np.ndarray]]:
+    """Every row of a dataset as the arrays its batches carry."""
+    for lo in range(0, len(ds), chunk):
+        batch = ds.batch(torch.arange(lo, min(lo + chunk, len(ds))))
+        arrays = {k: v.numpy() for k, v in batch.items()}
+        for i in range(len(next(iter(arrays.values())))):
+            yield {k: v[i] for k, v in arrays.items()}
+
+
+def _layout(ds: ArrayDataset | PairedDataset) -> dict:
+    if isinstance(ds, PairedDataset):
+        return {"kind": "paired", "names": ds.names}
+    return {"kind": "array", "modality": ds.modality}
+
+
+def write_shards(splits: Splits, out: Path, shard_size: int) -> dict:
+    """Write both splits under `out` as tar shards of `shard_size` samples; returns the
+    index written to spec.json."""
+    if shard_size < 1:
+        raise ConfigError(f"--shard-size must be at least 1, got {shard_size}")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise DataError(f"{out}: folder is not empty; shards go into a new or empty folder")
+    out.mkdir(parents=True, exist_ok=True)
+    index = {"format": FORMAT, "source": splits.source, "spec": splits.spec.to_dict(), "layout": _layout(splits.train)}
+    index["rows"], index["shards"] = {}, {}
+    for name in ("train", "test"):
+        ds = getattr(splits, name)
+        with wds.ShardWriter(str(out / f"{name}-%06d.tar"), maxcount=shard_size, verbose=0, encoder=False) as sink:
+            for i, row in enumerate(_rows(ds)):
+                sink.write({"__key__": f"{name}{i:09d}", **{f"{k}.npy": _npy(v) for k, v in row.items()}})
+        index["rows"][name] = len(ds)
+        index["shards"][name] = sorted(p.name for p in out.glob(f"{name}-*.tar"))
+    write_text_atomic(out / SPEC_FILE, json.dumps(index, indent=1))  # last: marks the set complete
+    return index
+
+
+def decode(sample: dict, where: str) -> dict[str, np.ndarray]:
+    """One tar sample's `.npy` entries as arrays (never unpickled)."""
+    out = {}
+    for entry, data in sample.items():
+        if entry.startswith("__"):
+            continue
+        key, _, ext = entry.rpartition(".")
+        if ext != "npy":
+            raise DataError(f"{where}: entry '{entry}' is not .npy; write shards with `maskfuse data shard`")
+        try:
+            out[key] = np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as err:
+            raise DataError(f"{where}: entry '{entry}' is not a readable .npy array ({err})") from err
+    return out
+
+
+def collate(rows: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.stack([r[k] for r in rows])) for k in rows[0]}
+
+
+@dataclass
+class ShardStream:
+    """One split stored as tar shards: its length is known, its rows are read on demand."""
+
+    urls: list[str]
+    rows: int
+    layout: dict
+    in_memory: ClassVar[bool] = False
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def samples(self, urls: list[str]) -> Iterator[dict[str, np.ndarray]]:
+        for sample in wds.tarfile_samples(iter([{"url": u} for u in urls]), handler=_raise_with_url):
+            yield decode(sample, f"{sample.get('__url__')}: sample {sample.get('__key__')}")
+
+    def head(self, rows: int) -> ArrayDataset | PairedDataset:
+        """The first `rows` samples in shard order, in memory (evaluation, monitors, caps)."""
+        taken = list(itertools.islice(self.samples(self.urls), rows))
+        if not taken:
+            raise DataError(f"{self.urls[0] if self.urls else 'shards'}: no samples")
+        cols = collate(taken)
+        labels = cols.pop("label", None)
+        if self.layout["kind"] == "paired":
+            present = cols.pop("present")
+            return PairedDataset({n: cols[n] for n in self.layout["names"]}, present, labels)
+        inputs = cols.pop(self.layout["modality"])
+        return ArrayDataset(inputs, labels, self.layout["modality"], cols)
+
+    def loader(self, seed: int, rank: int, world: int, batch: int, workers: int, buffer: int, pin: bool) -> DataLoader:
+        """An endless DataLoader of this rank's batches of `batch` rows."""
+        readers = world * max(workers, 1)
+        if len(self.urls) < readers:
+            raise ConfigError(
+                f"{len(self.urls)} training shards cannot feed {world} rank(s) x {max(workers, 1)} worker(s); "
+                f"write at least {readers} shards (a smaller --shard-size) or lower data.workers"
+            )
+        stream = _RankStream(self, seed, rank, world, batch, buffer)
+        extra = {"persistent_workers": True, "prefetch_factor": 4} if workers else {}
+        return DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=pin, **extra)
+
+
+def _raise_with_url(err: Exception) -> bool:
+    raise DataError(f"cannot read shard: {err}") from err
+
+
+class _RankStream(IterableDataset):
+    """Batches of one rank (and one DataLoader worker) from an endless chain of epochs."""
+
+    def __init__(self, shards: ShardStream, seed: int, rank: int, world: int, batch: int, buffer: int) -> None:
+        self.shards, self.seed, self.rank, self.world = shards, seed, rank, world
+        self.batch, self.buffer = batch, buffer
+
+    def _samples(self) -> Iterator[dict[str, np.ndarray]]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        urls = self.shards.urls
+        for epoch in itertools.count():
+            order = torch.randperm(len(urls), generator=torch.Generator().manual_seed(self.seed * 7919 + epoch))
+            mine = [urls[i] for i in order.tolist()][self.rank :: self.world][worker::workers]
+            rng = random.Random(((self.seed * 1009 + epoch) * 1013 + self.rank) * 1019 + worker)
+            yield from wds.filters._shuffle(self.shards.samples(mine), self.buffer, min(self.buffer, 100), rng)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        samples = self._samples()
+        while True:
+            yield collate(list(itertools.islice(samples, self.batch)))
+
+
+def read_index(folder: Path) -> dict:
+    path = folder / SPEC_FILE
+    if not path.is_file():
+        raise DataError(f"{folder}: no {SPEC_FILE}; write shards with `maskfuse data shard` (or the write was cut off)")
+    try:
+        index = json.loads(path.read_text())
+        if index.get("format") != FORMAT:
+            raise DataError(f"{path}: shard format {index.get('format')}, this maskfuse reads format {FORMAT}")
+        for name in ("train", "test"):
+            for shard in index["shards"][name]:
+                if not (folder / shard).is_file():
+                    raise DataError(f"{folder / shard}: shard listed in {SPEC_FILE} is missing")
+        return index
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        raise DataError(f"{path}: not a maskfuse shard index ({err})") from err
+
+
+@DATASETS.register("webdataset")
+def load(cfg: DataConfig) -> Splits:
+    """Shards written by `maskfuse data shard`: both splits stream from disk."""
+    folder = source_path(cfg.path, "shard folder", "webdataset", folder=True)
+    index = read_index(folder)
+
+    def split(name: str) -> ShardStream:
+        return ShardStream([str(folder / s) for s in index["shards"][name]], index["rows"][name], index["layout"])
+
+    spec = DataSpec.from_dict(index["spec"])
+    return Splits(split("train"), split("test"), spec, f"webdataset ({folder}; from {index['source']})")
