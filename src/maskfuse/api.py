@@ -25,6 +25,7 @@ RESUMABLE_KEYS = (
     "train.keep_checkpoints",
     "train.checkpointing",
     "train.compile",
+    "train.fsdp",
     "data.workers",
     "train.stop_after",
     "eval.",

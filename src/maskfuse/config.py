@@ -202,6 +202,7 @@ class TrainConfig:
     accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast (GPU; CPU fp32 by default)
     checkpointing: bool = False  # activation checkpointing of every transformer block (less memory, more compute)
+    fsdp: bool = False  # under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of DDP
     compile: bool = False  # torch.compile each transformer block (needs a C++ compiler on CPU, Triton on GPU)
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
 

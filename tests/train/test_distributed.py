@@ -52,25 +52,27 @@ CASES = {
 }
 
 
-def _fit_worker(rank, port, case, folder, steps):
+def _fit_worker(rank, port, case, folder, steps, extra):
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))  # fmt: skip
     torch.set_num_threads(1)
     try:
-        run(case, folder, steps)
+        run(case, folder, steps, **extra)
     finally:
         torch.distributed.destroy_process_group()
 
 
-def run(case, folder, steps, world=1):
+def run(case, folder, steps, world=1, fsdp=False, stop_after=None, resume=False):
     """The real training loop (`fit`) on one process, or on `world` gloo processes."""
     if world > 1:
-        mp.spawn(_fit_worker, args=(free_port(), case, folder, steps), nprocs=world, join=True)
+        extra = {"fsdp": fsdp, "stop_after": stop_after, "resume": resume}
+        mp.spawn(_fit_worker, args=(free_port(), case, folder, steps, extra), nprocs=world, join=True)
         return
     make_cfg, make_data = CASES[case]
     cfg = make_cfg()
     cfg.train.steps, cfg.train.log_every, cfg.train.monitor_every = steps, 1, 0
-    fit(cfg, folder, splits=make_data())
+    cfg.train.fsdp, cfg.train.stop_after = fsdp, stop_after
+    fit(cfg, folder, resume=resume, splits=make_data())
 
 
 def step_gradients(case, out=None):
@@ -160,6 +162,29 @@ def _stop_worker(rank, port, folder, cfg):
         fit(cfg, folder, splits=CASES["mae"][1]())
     finally:
         torch.distributed.destroy_process_group()
+
+
+def test_fsdp_trains_and_resumes_like_one_process(tmp_path):
+    """FSDP2 on two gloo ranks: the same steps as one process; its checkpoints hold full
+    tensors, so a sharded run resumes unsharded and an unsharded one resumes sharded."""
+    run("mae", tmp_path / "one", 2)
+    run("mae", tmp_path / "fsdp", 2, WORLD, fsdp=True)
+    np.testing.assert_allclose(losses(tmp_path / "fsdp"), losses(tmp_path / "one"), rtol=1e-6)
+    a, b = weights(tmp_path / "fsdp"), weights(tmp_path / "one")
+    assert a.keys() == b.keys() and max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-4
+    run("mae", tmp_path / "a", 2, WORLD, fsdp=True, stop_after=1)  # sharded, then unsharded
+    run("mae", tmp_path / "a", 2, resume=True)
+    run("mae", tmp_path / "b", 2, stop_after=1)  # unsharded, then sharded
+    run("mae", tmp_path / "b", 2, WORLD, fsdp=True, resume=True)
+    for folder in ("a", "b"):
+        c = weights(tmp_path / folder)
+        assert max(float((c[k] - b[k]).abs().max()) for k in b) < 1e-4, folder
+        assert len(losses(tmp_path / folder)) == 2
+
+
+def test_fsdp_needs_several_processes():
+    with pytest.raises(ConfigError, match="train.fsdp shards over several processes"):
+        run("mae", None, 1, fsdp=True)
 
 
 def test_gradient_accumulation_matches_the_whole_batch(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 import yaml
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
@@ -23,6 +24,7 @@ from maskfuse.train.distributed import World, barrier, init_world, local_device,
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
+from maskfuse.train.sharded import FullModel, FullOptimizer, gathered, shard_model
 from maskfuse.types import LossOutput
 
 
@@ -67,6 +69,7 @@ def train_step(
     out = LossOutput(total, out.logs)
     if cfg.train.grad_clip is not None:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
+        norm = norm.full_tensor() if isinstance(norm, DTensor) else norm  # sharded (FSDP) gradients
         if not torch.isfinite(norm):
             raise TrainingDiverged(f"gradient norm is {norm.item()} at step {step + 1}")
     opt.step()
@@ -91,25 +94,30 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     device = pick_device(cfg.train.device)
     world = init_world(device)
     device = local_device(device, world)
+    fsdp = cfg.train.fsdp
+    if fsdp and world.size == 1:
+        raise ConfigError("train.fsdp shards over several processes; start the run with torchrun --nproc-per-node N")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     splits = splits or load_data(cfg.data)  # bad data fails before the run directory is made
     prepare_run_dir(cfg, run_dir, resume, world)
     model = build_method(cfg, splits.spec).to(device)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
-    net = wrap(model, world)
+    net = shard_model(model) if fsdp else wrap(model, world)
     opt = build_optimizer(model, cfg.train)
+    # what checkpoints read and write: under FSDP, views that gather / scatter full tensors
+    weights, optim = (FullModel(model), FullOptimizer(model, opt)) if fsdp else (model, opt)
     start = 0
     if resume:
         ckpt = checkpoint.latest(run_dir)
         if ckpt is None:
             raise ConfigError(f"{run_dir}: no checkpoint to resume from")
-        start = checkpoint.load_training_state(ckpt, model, opt)
+        start = checkpoint.load_training_state(ckpt, weights, optim)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(
         run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
     )
-    watch = world.main and cfg.train.monitor_every > 0
+    watch = (world.main or fsdp) and cfg.train.monitor_every > 0  # sharded forwards need every rank
     rows = cfg.train.monitor_rows
     monitor = OnlineMonitor(primary_splits(resident(splits, rows)), rows) if watch else None
     watched = model.backbone.part(model.backbone.names[0]) if splits.spec.parts else model.backbone
@@ -118,7 +126,10 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
 
     def save(s: int) -> None:  # the main rank writes; the others wait for it
         if world.main:
-            checkpoint.save(run_dir, s, model, opt, cfg.to_dict(), splits.spec.to_dict(), cfg.train.keep_checkpoints)
+            spec, keep = splits.spec.to_dict(), cfg.train.keep_checkpoints
+            checkpoint.save(run_dir, s, weights, optim, cfg.to_dict(), spec, keep)
+        elif fsdp:  # gathering a sharded state takes every rank, in the order save reads it
+            weights.state_dict(), optim.state_dict()
         barrier(world)
 
     title = f"{cfg.method} on {cfg.data.name}"
@@ -137,7 +148,8 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
                 record = {"step": done, "loss": loss, "lr": opt.param_groups[0]["lr"], "samples_per_s": rate}
                 monitored = monitor is not None and (done % cfg.train.monitor_every == 0 or done == stop)
                 if monitored:
-                    record.update(monitor(watched))
+                    with gathered(model):
+                        record.update(monitor(watched))
                     bar.monitor(record, done)
                 bar.update(done, loss, rate)
                 if monitored or done % cfg.train.log_every == 0 or done == stop:
