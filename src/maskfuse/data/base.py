@@ -170,14 +170,15 @@ def fixed_split(
     return x[tr], None if y is None else y[tr], x[te], None if y is None else y[te]
 
 
-def resident(splits: Splits, train_rows: int) -> Splits:
+def resident(splits: Splits, train_rows: int, test_rows: int | None = None) -> Splits:
     """`splits` with both splits in memory: data read on demand (shards, Hugging Face
-    sets) keeps its first `train_rows` training rows and its whole test split."""
+    sets) keeps its first `train_rows` training rows and its first `test_rows` test rows
+    (all of them by default)."""
     train, test = splits.train, splits.test
     if train.in_memory and test.in_memory:
         return splits
     train = train if train.in_memory else train.head(min(train_rows, len(train)))
-    test = test if test.in_memory else test.head(len(test))
+    test = test if test.in_memory else test.head(min(test_rows or len(test), len(test)))
     return replace(splits, train=train, test=test)
 
 

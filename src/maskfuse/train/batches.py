@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from maskfuse.config import Config
 from maskfuse.data.shards import ShardStream
 from maskfuse.errors import ConfigError
-from maskfuse.train.distributed import World, shard
+from maskfuse.train.distributed import World, rows_per_rank, shard
 
 
 @dataclass
@@ -76,9 +76,7 @@ def train_batches(data, cfg: Config, world: World, start: int, stop: int, device
         raise ConfigError(f"data.workers must be 0 or more, got {workers}")
     pin = device.type == "cuda"
     if isinstance(data, ShardStream):
-        if cfg.train.batch_size % world.size:
-            raise ConfigError(f"train.batch_size={cfg.train.batch_size} does not divide over {world.size} ranks")
-        per_rank = cfg.train.batch_size // world.size
+        per_rank = rows_per_rank(cfg.train.batch_size, world)
         loader = data.loader(cfg.train.seed, world.rank, world.size, per_rank, workers, cfg.data.shuffle_buffer, pin)
         batches = itertools.islice(loader, start, stop)  # a resumed run reads and drops the steps already done
     else:

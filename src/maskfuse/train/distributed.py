@@ -53,11 +53,16 @@ def local_device(device: torch.device, world: World) -> torch.device:
     return device
 
 
+def rows_per_rank(batch_size: int, world: World) -> int:
+    """Each rank's share of a global batch (sizes must divide evenly)."""
+    if batch_size % world.size:
+        raise ConfigError(f"train.batch_size={batch_size} does not divide over {world.size} ranks")
+    return batch_size // world.size
+
+
 def shard(indices: torch.Tensor, world: World) -> torch.Tensor:
-    """This rank's contiguous slice of a global batch (sizes must divide evenly)."""
-    if len(indices) % world.size:
-        raise ConfigError(f"train.batch_size={len(indices)} does not divide over {world.size} ranks")
-    per = len(indices) // world.size
+    """This rank's contiguous slice of a global batch."""
+    per = rows_per_rank(len(indices), world)
     return indices[world.rank * per : (world.rank + 1) * per]
 
 

@@ -119,7 +119,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     )
     watch = (world.main or fsdp) and cfg.train.monitor_every > 0  # sharded forwards need every rank
     rows = cfg.train.monitor_rows
-    monitor = OnlineMonitor(primary_splits(resident(splits, rows)), rows) if watch else None
+    monitor = OnlineMonitor(primary_splits(resident(splits, rows, rows)), rows) if watch else None
     watched = model.backbone.part(model.backbone.names[0]) if splits.spec.parts else model.backbone
     model.train()
     progress_hook = getattr(model, "set_progress", None)  # methods with a schedule of their own (HPM)
