@@ -6,7 +6,7 @@ import soundfile as sf
 
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data
-from maskfuse.data.audio import read_audio
+from maskfuse.data.readers import read_audio
 from maskfuse.errors import DataError
 from tests.conftest import fsdd_root
 

@@ -47,7 +47,7 @@ def hf(path, *extra):
 @pytest.mark.parametrize("layout", ["disk", "hub"])
 def test_images_decode_on_demand_with_their_split_and_class_names(digit_images, layout):
     root, pixels, target = digit_images
-    s = hf(root / layout)
+    s = hf(root / layout, "data.memory_mb=0")
     assert (len(s.train), len(s.test)) == (1500, 297) and not s.train.in_memory
     assert s.spec.modality == "image" and s.spec.shape == (1, 8, 8) and s.spec.class_names == tuple("0123456789")
     batch = s.train.batch(torch.tensor([5, 0, 1499]))
@@ -59,11 +59,14 @@ def test_images_decode_on_demand_with_their_split_and_class_names(digit_images, 
     whole = resident(s, 200)
     assert len(whole.train) == 200 and len(whole.test) == 297
     assert whole.test.labels.tolist() == target[1500:].tolist()
+    held = hf(root / layout)  # 1.8k 8x8 images fit in data.memory_mb: read once and held
+    assert held.train.in_memory and held.spec == s.spec
+    torch.testing.assert_close(held.train.inputs[[5, 0, 1499]], expected)
 
 
 def test_one_split_is_cut_by_the_seeded_fraction(digit_images):
     root, _, _ = digit_images
-    s = hf(root / "hub" / "data" / "train-00000-of-00001.parquet", "data.test_fraction=0.25")
+    s = hf(root / "hub" / "data" / "train-00000-of-00001.parquet", "data.test_fraction=0.25", "data.memory_mb=0")
     assert (len(s.train), len(s.test)) == (1125, 375)
     assert set(s.train.rows.tolist()).isdisjoint(s.test.rows.tolist())
 
@@ -81,7 +84,8 @@ def test_audio_column_decodes_like_the_audio_sources(tmp_path):
                              "label": datasets.Value("string")})  # fmt: skip
     table = datasets.Dataset.from_dict({"audio": cells * 4, "label": ["a", "b", "c"] * 4}, features=raw)
     table.cast_column("audio", datasets.Audio(decode=False)).save_to_disk(str(tmp_path / "speech"))
-    s = hf(tmp_path / "speech", "data.sample_rate=8000", "data.max_seconds=0.5", "data.test_fraction=0.25")
+    s = hf(tmp_path / "speech", "data.sample_rate=8000", "data.max_seconds=0.5", "data.test_fraction=0.25",
+           "data.memory_mb=0")  # fmt: skip
     assert s.spec.modality == "audio" and s.spec.shape == (1, 4000) and s.spec.class_names == ("a", "b", "c")
     x = s.train.batch(torch.arange(len(s.train)))["audio"]
     lengths = sorted({int(torch.isfinite(row).sum()) for row in x})

@@ -56,7 +56,7 @@ def _folder_source(folder: Path) -> str:
     holds audio files (at any depth), else 'image-folder'."""
     if (folder / shards.SPEC_FILE).is_file():
         return "webdataset"
-    from maskfuse.data.audio import AUDIO_SUFFIXES
+    from maskfuse.data.readers import AUDIO_SUFFIXES
 
     has_audio = any(p.suffix.lower() in AUDIO_SUFFIXES for p in folder.rglob("*"))
     return "audio-folder" if has_audio else "image-folder"

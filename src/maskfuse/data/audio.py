@@ -1,82 +1,37 @@
 """Audio sources: a folder of audio files, a CSV manifest, and the spoken-digit set (FSDD).
 
-Files are read with soundfile (WAV, FLAC, OGG and the rest of libsndfile), mixed down
-to mono and resampled to data.sample_rate with scipy's polyphase resampler. Clips are
-cropped to data.max_seconds and padded at the end with NaN, which the tokenizer turns
-into padding tokens.
+Files are read by `data/readers.py` (soundfile, mono, resampled to data.sample_rate).
+Clips are cropped to data.max_seconds and padded at the end with NaN, which the
+tokenizer turns into padding tokens. They are decoded on demand (`data/ondemand.py`),
+or read once and held when both splits fit in data.memory_mb.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
-import soundfile as sf
-import torch
-from scipy.signal import resample_poly
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import read_columns
+from maskfuse.data.ondemand import Decoder, file_splits, readable_files
+from maskfuse.data.readers import AUDIO_SUFFIXES
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
-
-
-def read_audio(path: Path | BinaryIO, rate: int, where: str | None = None) -> np.ndarray:
-    """Mono float32 samples of `path` (a file, or encoded bytes named `where`) at `rate` Hz;
-    a DataError names an unreadable file."""
-    where = where or path
-    try:
-        data, file_rate = sf.read(str(path) if isinstance(path, Path) else path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise DataError(f"{where}: cannot read audio ({err})") from err
-    if data.shape[0] == 0:
-        raise DataError(f"{where}: the file holds no samples")
-    mono = data.mean(axis=1)
-    if file_rate != rate:
-        g = math.gcd(int(file_rate), int(rate))
-        mono = resample_poly(mono, rate // g, int(file_rate) // g).astype(np.float32)
-    if not np.isfinite(mono).all():
-        raise DataError(f"{where}: holds NaN or infinite samples")
-    return mono
-
-
-def read_clips(paths: list[Path], cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """[N, 1, S] NaN-padded clips of the readable files, their indices, and notes."""
-    samples = max(1, round(cfg.sample_rate * cfg.max_seconds))
-    x = np.full((len(paths), 1, samples), np.nan, dtype=np.float32)
-    keep, notes = [], []
-    for i, path in enumerate(paths):
-        try:
-            clip = read_audio(path, cfg.sample_rate)[:samples]
-        except DataError:
-            if cfg.on_error == "raise":
-                raise
-            continue
-        x[i, 0, : len(clip)] = clip
-        keep.append(i)
-    if len(keep) < len(paths):
-        notes.append(f"skipped {len(paths) - len(keep)} unreadable audio files (data.on_error=skip)")
-    return x[keep], np.asarray(keep, dtype=np.int64), notes
-
 
 def audio_splits(paths: list[Path], labels: list | None, cfg: DataConfig, source: str) -> Splits:
-    """Read `paths`, split them (data.test_regex over the file names, else a seeded split)."""
+    """Split `paths` (data.test_regex over the file names, else a seeded split); clips are
+    decoded on demand, or read once and held when they fit in data.memory_mb."""
     if not paths:
         raise DataError(f"{source}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
-    x, kept, notes = read_clips(paths, cfg)
-    if len(kept) == 0:
-        raise DataError(f"{source}: none of the {len(paths)} audio files could be read")
-    paths = [paths[i] for i in kept]
+    paths, labels, notes = readable_files(paths, labels, "audio", cfg.on_error == "skip", source)
     y, names = (None, ())
     if labels is not None:
-        y, names = encode_labels(np.asarray([labels[i] for i in kept], dtype=object), source)
+        y, names = encode_labels(np.asarray(labels, dtype=object), source)
     if cfg.test_regex:
         pattern = re.compile(cfg.test_regex)
         is_test = np.asarray([bool(pattern.search(p.name)) for p in paths])
@@ -85,26 +40,13 @@ def audio_splits(paths: list[Path], labels: list | None, cfg: DataConfig, source
                 f"{source}: data.test_regex={cfg.test_regex!r} matches {int(is_test.sum())} of "
                 f"{len(paths)} files; it must pick some but not all"
             )
-        tr, te = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+        rows = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     else:
-        tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
-    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class: shuffle once, so that
-    tr, te = rng.permutation(tr), rng.permutation(te)  # data.max_train keeps a fair sample
-    observed = np.isfinite(x[tr])
-    spec = DataSpec(
-        modality="audio",
-        shape=(1, x.shape[-1]),
-        mean=(float(x[tr][observed].mean()),),
-        std=(float(x[tr][observed].std()),),
-        num_classes=len(names) or None,
-        class_names=names,
-    )
-
-    def wrap(idx: np.ndarray) -> ArrayDataset:
-        labels_ = None if y is None else torch.as_tensor(y[idx])
-        return ArrayDataset(torch.as_tensor(x[idx]), labels_, "audio")
-
-    return Splits(wrap(tr), wrap(te), spec, source, notes)
+        rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed)
+    decode = Decoder("audio", rate=cfg.sample_rate, samples=max(1, round(cfg.sample_rate * cfg.max_seconds)))
+    train, test, mean, std = file_splits(paths, y, rows, decode, cfg)
+    spec = DataSpec("audio", decode.shape, mean, std, len(names) or None, names)
+    return Splits(train, test, spec, source, notes)
 
 
 def _folder_files(folder: Path, cfg: DataConfig) -> tuple[list[Path], list | None]:

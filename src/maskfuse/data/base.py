@@ -73,7 +73,7 @@ class ArrayDataset:
     labels: torch.Tensor | None = None  # [N] int64
     modality: str = "image"
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # per-sample extras, e.g. mask_scores [N, T]
-    in_memory: ClassVar[bool] = True  # False for data read on demand (shards, Hugging Face sets)
+    in_memory: ClassVar[bool] = True  # False for data read on demand (files, shards, Hugging Face sets)
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -115,16 +115,14 @@ def image_splits(
         raise DataError(f"{source}: expected images shaped [N, C, H, W], got {list(train_x.shape)}")
     if test_x.shape[1:] != train_x.shape[1:]:
         raise DataError(f"{source}: test images {list(test_x.shape[1:])} differ from train {list(train_x.shape[1:])}")
-    x = torch.as_tensor(train_x, dtype=torch.float32)
-    mean = x.mean(dim=(0, 2, 3))
-    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    mean, std = input_stats(torch.as_tensor(train_x, dtype=torch.float32), "image")
     labels = [y for y in (train_y, test_y) if y is not None]
     num_classes = int(max(int(y.max()) for y in labels if len(y)) + 1) if labels else None
     spec = DataSpec(
         modality="image",
         shape=tuple(int(s) for s in train_x.shape[1:]),
-        mean=tuple(float(m) for m in mean),
-        std=tuple(float(s) for s in std),
+        mean=mean,
+        std=std,
         num_classes=num_classes,
         class_names=class_names,
     )
@@ -134,6 +132,16 @@ def image_splits(
         return ArrayDataset(torch.as_tensor(xs, dtype=torch.float32), y)
 
     return Splits(wrap(train_x, train_y), wrap(test_x, test_y), spec, source)
+
+
+def input_stats(x: torch.Tensor, modality: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the tokenizer standardises with: per channel for images [N, C, H, W];
+    one over the observed (non-NaN, i.e. not padding) samples for audio clips [N, 1, S]."""
+    if modality == "audio":
+        a = x.numpy()
+        seen = a[np.isfinite(a)]
+        return (float(seen.mean()),), (float(seen.std()),)
+    return tuple(x.mean(dim=(0, 2, 3)).tolist()), tuple(x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist())
 
 
 def source_path(path: str | None, what: str, source: str, folder: bool) -> Path:
@@ -171,15 +179,21 @@ def fixed_split(
 
 
 def resident(splits: Splits, train_rows: int, test_rows: int | None = None) -> Splits:
-    """`splits` with both splits in memory: data read on demand (shards, Hugging Face
-    sets) keeps its first `train_rows` training rows and its first `test_rows` test rows
+    """`splits` with both splits in memory: data read on demand (files, shards, Hugging
+    Face sets) keeps its first `train_rows` training rows and its first `test_rows` test rows
     (all of them by default)."""
     train, test = splits.train, splits.test
     if train.in_memory and test.in_memory:
         return splits
-    train = train if train.in_memory else train.head(min(train_rows, len(train)))
-    test = test if test.in_memory else test.head(min(test_rows or len(test), len(test)))
-    return replace(splits, train=train, test=test)
+    return replace(splits, train=_held(train, train_rows), test=_held(test, test_rows or len(test)))
+
+
+def _held(ds, rows: int):
+    """The first `rows` of `ds`, in memory."""
+    if ds.in_memory:
+        return ds
+    first = ds.head(min(rows, len(ds)))
+    return first if first.in_memory else first.decoded()
 
 
 def cap(splits: Splits, max_train: int | None, max_test: int | None) -> Splits:

@@ -2,8 +2,9 @@
 folder of parquet files (the Hub's layout, splits by file name).
 
 The arrow table is memory-mapped by the `datasets` library and rows are decoded only
-when a batch asks for them (images with Pillow, audio with soundfile), so the training
-split is never held in memory. The modality comes from the column's declared feature
+when a batch asks for them (images with Pillow, audio with soundfile; `data/ondemand.py`),
+so the training split is never held in memory, unless both splits fit decoded in
+data.memory_mb, when they are read once and held. The modality comes from the column's declared feature
 type (`Image` or `Audio`); `data.modalities=[column:kind]` picks one when there are
 several. Labels come from `data.label_column` (a `ClassLabel` gives the class names).
 A `train` split is required; `test`, else `validation`, is the held-out split, else a
@@ -13,23 +14,18 @@ reads parquet directly.
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.audio import read_audio
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
-from maskfuse.data.image_folder import image_mode, read_image
+from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.ondemand import Decoder, LazyRows, TableCells, encoded, settle
+from maskfuse.data.readers import image_mode
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
-
-STAT_ROWS = 2048  # training rows the input mean and std are estimated on
 
 
 def _datasets():
@@ -39,68 +35,6 @@ def _datasets():
         raise DataError("data.name=hf needs the datasets library: pip install 'maskfuse[hf]'") from err
     datasets.disable_progress_bars()
     return datasets
-
-
-def encoded(cell: object, where: str) -> io.BytesIO | Path:
-    """An `Image` / `Audio` cell left undecoded: its bytes, else the file it names."""
-    if not isinstance(cell, dict) or not (cell.get("bytes") or cell.get("path")):
-        raise DataError(f"{where}: empty cell (expected encoded bytes or a file path)")
-    return io.BytesIO(cell["bytes"]) if cell.get("bytes") else Path(cell["path"])
-
-
-@dataclass
-class Decoder:
-    """Encoded cells of one column -> fixed-shape float32 arrays."""
-
-    kind: str  # image | audio
-    where: str
-    mode: str = "RGB"
-    size: int | None = None
-    rate: int = 8000
-    samples: int = 8000
-
-    def __call__(self, cell: dict, row: int) -> np.ndarray:
-        where = f"{self.where}, row {row}"
-        source = encoded(cell, where)
-        if self.kind == "image":
-            return read_image(source, self.mode, self.size, where)
-        clip = np.full((1, self.samples), np.nan, dtype=np.float32)  # NaN: padding, masked downstream
-        wave = read_audio(source, self.rate, where)[: self.samples]
-        clip[0, : len(wave)] = wave
-        return clip
-
-
-@dataclass
-class HFRows:
-    """Rows of a memory-mapped table, decoded batch by batch."""
-
-    table: object  # datasets.Dataset with the column left encoded
-    rows: np.ndarray  # which table rows belong to this split
-    column: str
-    decode: Decoder
-    modality: str
-    labels: torch.Tensor | None = None
-    in_memory: ClassVar[bool] = False
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _inputs(self, index: np.ndarray) -> torch.Tensor:
-        rows = self.rows[index]
-        cells = self.table[rows.tolist()][self.column]
-        return torch.from_numpy(np.stack([self.decode(c, int(r)) for c, r in zip(cells, rows)]))
-
-    def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
-        index = index.numpy()
-        out = {self.modality: self._inputs(index)}
-        if self.labels is not None:
-            out["label"] = self.labels[index]
-        return out
-
-    def head(self, rows: int) -> ArrayDataset:
-        index = np.arange(min(rows, len(self)))
-        inputs = torch.cat([self._inputs(index[i : i + 512]) for i in range(0, len(index), 512)])
-        return ArrayDataset(inputs, None if self.labels is None else self.labels[: len(index)], self.modality)
 
 
 def open_dataset(path: Path) -> dict:
@@ -180,26 +114,18 @@ def load(cfg: DataConfig) -> Splits:
         train_rows, test_rows = split_indices(len(tables["train"]), train_y, cfg.test_fraction, cfg.split_seed)
         held, test_y = "train", train_y
     decode = Decoder(
-        kind,
-        f"{path}: column '{column}'",
-        size=cfg.image_size,
-        rate=cfg.sample_rate,
-        samples=max(1, round(cfg.sample_rate * cfg.max_seconds)),
+        kind, size=cfg.image_size, rate=cfg.sample_rate, samples=max(1, round(cfg.sample_rate * cfg.max_seconds))
     )
+    where = f"{path}: column '{column}'"
     if kind == "image":
         cells = tables["train"][:64][column]
-        decode.mode = image_mode([encoded(c, decode.where) for c in cells], cfg.channels, decode.where)
+        decode.mode = image_mode([encoded(c, where) for c in cells], cfg.channels, where)
+    decode.prime(*TableCells(tables["train"], column, where)(train_rows[:1])[0])
 
-    def split(name: str, rows: np.ndarray, y: np.ndarray | None) -> HFRows:
+    def split(name: str, rows: np.ndarray, y: np.ndarray | None) -> LazyRows:
         labels = None if y is None else torch.as_tensor(y[rows], dtype=torch.int64)
-        return HFRows(tables[name], rows, column, decode, kind, labels)
+        return LazyRows(TableCells(tables[name], column, where), rows, decode, kind, labels)
 
-    train, test = split("train", train_rows, train_y), split(held, test_rows, test_y)
-    sample = train.head(STAT_ROWS).inputs
-    if kind == "audio":
-        seen = sample[torch.isfinite(sample)]  # padding is NaN
-        mean, std = (float(seen.mean()),), (float(seen.std()),)
-    else:
-        mean, std = tuple(sample.mean((0, 2, 3)).tolist()), tuple(sample.std((0, 2, 3)).clamp_min(1e-3).tolist())
-    spec = DataSpec(kind, tuple(sample.shape[1:]), mean, std, len(names) or None, names)
+    train, test, mean, std = settle(split("train", train_rows, train_y), split(held, test_rows, test_y), cfg.memory_mb)
+    spec = DataSpec(kind, decode.shape, mean, std, len(names) or None, names)
     return Splits(train, test, spec, f"hf ({path})")

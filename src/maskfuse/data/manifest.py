@@ -21,11 +21,10 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.audio import read_audio
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import MISSING, Columns, read_columns
-from maskfuse.data.image_folder import read_image
 from maskfuse.data.paired import PairedDataset, paired_spec
+from maskfuse.data.readers import read_audio, read_image
 from maskfuse.data.text import build_vocabulary, pad_ids, vocabulary_meta
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError

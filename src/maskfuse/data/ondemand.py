@@ -1,0 +1,184 @@
+"""Samples decoded when a batch asks for them: image and audio files, or the encoded
+cells of a Hugging Face table.
+
+A `LazyRows` split holds only where its samples are (`FileCells`: paths; `TableCells`:
+rows of a memory-mapped table) and a `Decoder` that turns one of them into a
+fixed-shape float32 array. `settle` then decides, from the decoded size, whether the
+splits are read once and held (`data.memory_mb`; small sets train faster that way)
+or stay on demand, so a folder of any size trains without being held in memory.
+Input statistics of on-demand data come from the first `STAT_ROWS` training rows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+import numpy as np
+import torch
+
+from maskfuse.config import DataConfig
+from maskfuse.data.base import ArrayDataset, input_stats
+from maskfuse.data.readers import pad_clip, read_audio, read_image, readable
+from maskfuse.errors import DataError
+
+STAT_ROWS = 2048  # training rows the input mean and std of on-demand data are estimated on
+CHUNK = 512  # rows decoded at a time when a split is read whole
+
+Source = Path | BinaryIO
+
+
+@dataclass
+class Decoder:
+    """One encoded image or audio clip -> a float32 array of one fixed shape.
+
+    Attributes:
+        kind: "image" or "audio".
+        mode: PIL mode every image is converted to.
+        size: Square size images are resized to (None keeps their size).
+        rate: Sample rate audio is resampled to.
+        samples: Audio clip length; longer clips are cropped, shorter ones NaN-padded.
+        shape: The shape every decoded sample must have, set by `prime`.
+        first: Where that shape was seen first, for the error about a differing image.
+    """
+
+    kind: str
+    mode: str = "RGB"
+    size: int | None = None
+    rate: int = 8000
+    samples: int = 8000
+    shape: tuple[int, ...] = ()
+    first: str = ""
+
+    def __call__(self, source: Source, where: str) -> np.ndarray:
+        if self.kind == "audio":
+            return pad_clip(read_audio(source, self.rate, where), self.samples)
+        image = read_image(source, self.mode, self.size, where)
+        if self.shape and image.shape != self.shape:
+            raise DataError(
+                f"{where}: size {image.shape[1]}x{image.shape[2]} differs from {self.first} "
+                f"({self.shape[1]}x{self.shape[2]}); set data.image_size to resize all images"
+            )
+        return image
+
+    def prime(self, source: Source, where: str) -> np.ndarray:
+        """Decode the first sample and fix the shape every other one must have."""
+        first = self(source, where)
+        self.shape, self.first = first.shape, where
+        return first
+
+
+@dataclass
+class FileCells:
+    """Files on disk, by row."""
+
+    paths: list[Path]
+
+    def __call__(self, rows: np.ndarray) -> list[tuple[Source, str]]:
+        return [(self.paths[r], str(self.paths[r])) for r in rows]
+
+
+def encoded(cell: object, where: str) -> io.BytesIO | Path:
+    """An `Image` / `Audio` table cell left undecoded: its bytes, else the file it names."""
+    if not isinstance(cell, dict) or not (cell.get("bytes") or cell.get("path")):
+        raise DataError(f"{where}: empty cell (expected encoded bytes or a file path)")
+    return io.BytesIO(cell["bytes"]) if cell.get("bytes") else Path(cell["path"])
+
+
+@dataclass
+class TableCells:
+    """Encoded cells of one column of a (memory-mapped) `datasets.Dataset`, by row."""
+
+    table: object
+    column: str
+    where: str
+
+    def __call__(self, rows: np.ndarray) -> list[tuple[Source, str]]:
+        cells = self.table[rows.tolist()][self.column]
+        named = [(c, f"{self.where}, row {r}") for c, r in zip(cells, rows.tolist())]
+        return [(encoded(c, where), where) for c, where in named]
+
+
+@dataclass
+class LazyRows:
+    """One split of samples decoded batch by batch; only their locations stay in memory."""
+
+    cells: Callable[[np.ndarray], list[tuple[Source, str]]]  # FileCells or TableCells
+    rows: np.ndarray  # which of the cells belong to this split, in order
+    decode: Decoder
+    modality: str
+    labels: torch.Tensor | None = None  # [N] int64, by position in `rows`
+    in_memory: ClassVar[bool] = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def inputs(self, index: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.stack([self.decode(s, where) for s, where in self.cells(self.rows[index])]))
+
+    def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        index = index.numpy()
+        out = {self.modality: self.inputs(index)}
+        if self.labels is not None:
+            out["label"] = self.labels[index]
+        return out
+
+    def head(self, rows: int) -> LazyRows:
+        """The first `rows` samples, still on demand."""
+        return replace(self, rows=self.rows[:rows], labels=None if self.labels is None else self.labels[:rows])
+
+    def decoded(self) -> ArrayDataset:
+        """Every sample of the split decoded, in memory."""
+        index = np.arange(len(self))
+        inputs = torch.cat([self.inputs(index[i : i + CHUNK]) for i in range(0, len(index), CHUNK)])
+        return ArrayDataset(inputs, self.labels, self.modality)
+
+
+def settle(
+    train: LazyRows, test: LazyRows, memory_mb: float
+) -> tuple[ArrayDataset | LazyRows, ArrayDataset | LazyRows, tuple[float, ...], tuple[float, ...]]:
+    """Both splits, held decoded when they fit in `memory_mb` MiB, else left on demand,
+    with the training split's input mean and std (estimated on `STAT_ROWS` rows then)."""
+    size = (len(train) + len(test)) * math.prod(train.decode.shape) * 4
+    if size <= memory_mb * 2**20:
+        train, test = train.decoded(), test.decoded()
+        return train, test, *input_stats(train.inputs, train.modality)
+    return train, test, *input_stats(train.head(STAT_ROWS).decoded().inputs, train.modality)
+
+
+def readable_files(paths: list[Path], labels: list | None, kind: str, skip: bool, source: str):
+    """(paths, labels, notes): with data.on_error=skip, the files whose header cannot be
+    read are dropped and counted (a quick pass over every header); else all of them."""
+    if not skip:
+        return paths, labels, []
+    keep = [i for i, p in enumerate(paths) if readable(p, kind)]
+    if not keep:
+        raise DataError(f"{source}: none of the {len(paths)} {kind} files could be read")
+    notes = (
+        [f"skipped {len(paths) - len(keep)} unreadable {kind} files (data.on_error=skip)"]
+        if len(keep) < len(paths)
+        else []
+    )
+    return [paths[i] for i in keep], None if labels is None else [labels[i] for i in keep], notes
+
+
+def file_splits(
+    paths: list[Path], y: np.ndarray | None, rows: tuple[np.ndarray, np.ndarray], decode: Decoder, cfg: DataConfig
+) -> tuple[ArrayDataset | LazyRows, ArrayDataset | LazyRows, tuple[float, ...], tuple[float, ...]]:
+    """Train and test splits of files (by `rows`), settled by `settle`, with the training
+    split's input statistics. Each split's order is shuffled once by data.split_seed: files
+    come sorted by class, and data.max_train and the statistics take the first rows."""
+    decode.prime(paths[0], str(paths[0]))
+    rng = np.random.default_rng(cfg.split_seed)
+    cells = FileCells(paths)
+
+    def split(idx: np.ndarray) -> LazyRows:
+        labels = None if y is None else torch.as_tensor(y[idx], dtype=torch.int64)
+        return LazyRows(cells, idx, decode, decode.kind, labels)
+
+    tr, te = (rng.permutation(r) for r in rows)
+    return settle(split(tr), split(te), cfg.memory_mb)

@@ -1,0 +1,100 @@
+"""One image or audio file (or its encoded bytes) -> a float32 array.
+
+Images are read with Pillow, audio with soundfile (WAV, FLAC, OGG and the rest of
+libsndfile), mixed down to mono and resampled with scipy's polyphase resampler.
+Every failure is a DataError that names the file (or the table cell) it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+from PIL import Image, UnidentifiedImageError
+from scipy.signal import resample_poly
+
+from maskfuse.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
+MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+def image_mode(paths: list[Path | BinaryIO], channels: int | None, where: str | None = None) -> str:
+    """The PIL mode every image is converted to: from data.channels, else the commonest
+    among the first 64 (files, or encoded bytes: errors then name `where` and the row)."""
+    if channels is not None:
+        if channels not in MODES:
+            raise DataError(f"data.channels={channels}: image folders hold 1, 3 or 4 channels")
+        return MODES[channels]
+    counts: Counter[str] = Counter()
+    for i, path in enumerate(paths[:64]):
+        with _open(path, f"{where}, row {i}" if where else None) as im:
+            counts["RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "I", "F") else "RGB"] += 1
+    return counts.most_common(1)[0][0]
+
+
+def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
+    try:
+        return Image.open(path)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{where or path}: cannot read image ({err})") from err
+
+
+def read_image(path: Path | BinaryIO, mode: str, size: int | None, where: str | None = None) -> np.ndarray:
+    """One image (a file, or encoded bytes named `where`) as float32 [C, H, W] in [0, 1];
+    a clear error names a corrupt file."""
+    where = where or path
+    try:
+        with _open(path, where) as im:
+            im = im.convert(mode)
+            if size is not None and im.size != (size, size):
+                im = im.resize((size, size), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{where}: cannot read image ({err})") from err
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def read_audio(path: Path | BinaryIO, rate: int, where: str | None = None) -> np.ndarray:
+    """Mono float32 samples of `path` (a file, or encoded bytes named `where`) at `rate` Hz;
+    a DataError names an unreadable file."""
+    where = where or path
+    try:
+        data, file_rate = sf.read(str(path) if isinstance(path, Path) else path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise DataError(f"{where}: cannot read audio ({err})") from err
+    if data.shape[0] == 0:
+        raise DataError(f"{where}: the file holds no samples")
+    mono = data.mean(axis=1)
+    if file_rate != rate:
+        g = math.gcd(int(file_rate), int(rate))
+        mono = resample_poly(mono, rate // g, int(file_rate) // g).astype(np.float32)
+    if not np.isfinite(mono).all():
+        raise DataError(f"{where}: holds NaN or infinite samples")
+    return mono
+
+
+def pad_clip(wave: np.ndarray, samples: int) -> np.ndarray:
+    """[1, samples]: `wave` cropped, or padded at the end with NaN (padding, masked downstream)."""
+    clip = np.full((1, samples), np.nan, dtype=np.float32)
+    clip[0, : min(len(wave), samples)] = wave[:samples]
+    return clip
+
+
+def readable(path: Path, kind: str) -> bool:
+    """Whether the header of an image / audio file can be read and announces samples (a
+    quick check that decodes nothing)."""
+    try:
+        if kind == "audio":
+            return sf.info(str(path)).frames > 0
+        else:
+            with Image.open(path):
+                pass
+    except (sf.LibsndfileError, RuntimeError, OSError, UnidentifiedImageError):
+        return False
+    return True
