@@ -5,9 +5,10 @@ Usage:
 
 Fashion-MNIST (60k training images, `apt-get install dataset-fashion-mnist`), the nano
 trunk with 7x7 patches and batch 256 as in BENCHMARKS.md's quality table, for MAE and
-SimCLR, read three ways: the in-memory source, WebDataset shards of it (written once by
-`write_shards`, 10k samples each) read in the training process, and the same shards
-read by one DataLoader worker. Per step the script times
+SimCLR, read five ways: the in-memory source, WebDataset shards of it (written once by
+`write_shards`, 10k samples each) read in the training process, the same shards read by
+one DataLoader worker, and the 70k images written as PNG files in class folders, decoded
+on demand (`data.memory_mb=0`) in the process and by one worker. Per step the script times
 - load: waiting for the next batch from `train_batches` (what the loop does),
 - augment: SimCLR's batched kornia views, timed once more on the same batch (they run
   inside the step; MAE has none),
@@ -23,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from maskfuse.build import build_method
 from maskfuse.config import resolve
@@ -66,6 +69,16 @@ def measure(recipe: str, data: list[str], steps: int) -> dict:
     return {"ms_per_step": per, "model_share": round(share, 4), "img_per_s": round(256 * steps / sum(times.values()))}
 
 
+def write_pngs(splits, root: Path) -> None:
+    """Every image of both splits as an 8-bit PNG in its class folder."""
+    for split in (splits.train, splits.test):
+        pixels = (split.inputs[:, 0].numpy() * 255).round().astype(np.uint8)
+        for i, (a, y) in enumerate(zip(pixels, split.labels.tolist())):
+            folder = root / f"{y}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(a).save(folder / f"{len(split)}-{i:05d}.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
@@ -78,10 +91,17 @@ def main() -> None:
         t0 = time.perf_counter()
         write_shards(load_data(resolve(overrides=["data.name=fashion-mnist"]).data), shards, 10000)
         results["shard_write_s"] = round(time.perf_counter() - t0, 1)
+        pngs = Path(tmp) / "fmnist-png"
+        t0 = time.perf_counter()
+        write_pngs(load_data(resolve(overrides=["data.name=fashion-mnist"]).data), pngs)
+        results["png_write_s"] = round(time.perf_counter() - t0, 1)
+        folder = ["data.name=image-folder", f"data.path={pngs}", "data.memory_mb=0"]
         sources = {
             "in memory": ["data.name=fashion-mnist"],
             "shards, in process": ["data.name=webdataset", f"data.path={shards}"],
             "shards, 1 worker": ["data.name=webdataset", f"data.path={shards}", "data.workers=1"],
+            "PNG folder on demand, in process": folder,
+            "PNG folder on demand, 1 worker": [*folder, "data.workers=1"],
         }
         for recipe in ("mae", "simclr"):
             for name, data in sources.items():

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from maskfuse import api
 from maskfuse.config import Config, resolve
-from maskfuse.data import data_overrides, load_data, resident
+from maskfuse.data import data_overrides, in_chunks, load_data, resident
 from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
 from maskfuse.errors import DataError, MaskfuseError
@@ -26,6 +26,7 @@ from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 out = Console()
+EMBED_CHUNK = 4096  # rows decoded and embedded at a time by `maskfuse embed`
 err = Console(stderr=True)
 
 
@@ -110,7 +111,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
     splits = load_data(cfg.data)
-    splits = resident(splits, len(splits.train))  # every row is embedded
     encoding = model.spec.meta.get("encoding")
     if encoding is not None and splits.spec.meta.get("encoding") != encoding:
         raise DataError(
@@ -121,17 +121,24 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise MaskfuseError(
             f"this run is multimodal: name the modality to embed, --modality {'|'.join(model.spec.parts)}"
         )
-    if model.spec.parts:
-        splits = part_splits(splits, args.modality)
-    parts = {"train": [splits.train], "test": [splits.test], "all": [splits.train, splits.test]}[args.split]
+    if model.spec.parts:  # paired shards hold no per-modality view: read them whole first
+        splits = part_splits(splits if hasattr(splits.train, "part") else resident(splits, len(splits.train)),
+                             args.modality)  # fmt: skip
     names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
-    embeddings = [model.embed(ds.inputs, modality=args.modality, shared=args.shared) for ds in parts]
+    embeddings, labels = [], []
+    for name in names:  # chunk by chunk: a split read on demand is never held whole
+        parts, part_labels = [], []
+        for chunk in in_chunks(getattr(splits, name), EMBED_CHUNK):
+            parts.append(model.embed(chunk.inputs, modality=args.modality, shared=args.shared))
+            part_labels += chunk.labels.tolist() if chunk.labels is not None else [None] * len(chunk)
+        embeddings.append(np.concatenate(parts))
+        labels.append(part_labels)
     target = Path(args.out)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == ".npy":
         np.save(target, np.concatenate(embeddings))
     elif target.suffix == ".parquet":
-        write_parquet(target, embeddings, parts, names)
+        write_parquet(target, embeddings, labels, names)
     else:
         raise MaskfuseError(f"--out {target}: expected a .npy or .parquet file name")
     total = sum(len(e) for e in embeddings)
@@ -139,18 +146,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_parquet(target: Path, embeddings: list, parts: list, names: list[str]) -> None:
+def write_parquet(target: Path, embeddings: list, labels: list, names: list[str]) -> None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as e:
         raise MaskfuseError("writing .parquet needs pyarrow: pip install 'maskfuse[parquet]'") from e
     columns: dict[str, list] = {"split": [], "index": [], "label": [], "embedding": []}
-    for emb, ds, name in zip(embeddings, parts, names):
-        labels = ds.labels.tolist() if ds.labels is not None else [None] * len(emb)
+    for emb, split_labels, name in zip(embeddings, labels, names):
         columns["split"] += [name] * len(emb)
         columns["index"] += list(range(len(emb)))
-        columns["label"] += labels
+        columns["label"] += split_labels
         columns["embedding"] += [row.tolist() for row in emb]
     tmp = target.with_name(f".{target.name}.tmp")
     pq.write_table(pa.table(columns), tmp)

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from maskfuse import cli, load
 from maskfuse.cli import main
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data, ondemand, resident
@@ -104,7 +105,7 @@ def test_audio_folder_on_demand_matches_the_folder_read_whole(tmp_path):
     assert torch.equal(got["label"], want["label"])
 
 
-def test_cli_trains_from_a_folder_on_demand_and_writes_shards_from_it(digit_folder, tmp_path):
+def test_cli_trains_embeds_and_writes_shards_from_a_folder_on_demand(digit_folder, tmp_path, monkeypatch):
     run = tmp_path / "run"
     small = ["train.steps=4", "train.batch_size=32", "train.progress=false", "model.dim=32", "model.depth=1",
              "model.heads=2", "decoder.dim=32", "decoder.depth=1", "data.memory_mb=0"]  # fmt: skip
@@ -118,3 +119,11 @@ def test_cli_trains_from_a_folder_on_demand_and_writes_shards_from_it(digit_fold
                  "data.memory_mb=0"]) == 0  # fmt: skip
     back, lazy = resident(folder(out), 10**6), folder(digit_folder, "data.memory_mb=0")
     assert torch.equal(back.train.inputs, lazy.train.decoded().inputs) and back.spec == lazy.spec
+    monkeypatch.setattr(cli, "EMBED_CHUNK", 500)  # embed reads 500 rows at a time, never a whole split
+    for data, name in ((digit_folder, "folder"), (out, "shards")):
+        assert main(["embed", str(run), "--data", str(data), "--out", str(tmp_path / f"{name}.npy")]) == 0
+    from_folder, from_shards = np.load(tmp_path / "folder.npy"), np.load(tmp_path / "shards.npy")
+    expected = load(run).embed(torch.cat([lazy.train.decoded().inputs, lazy.test.decoded().inputs]))
+    assert from_folder.shape == (1797, 32)
+    np.testing.assert_allclose(from_folder, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(from_shards, expected, rtol=1e-5, atol=1e-5)  # shards keep the split's order

@@ -9,8 +9,9 @@ import torch
 from PIL import Image
 
 from maskfuse.config import resolve
-from maskfuse.data import load_data
+from maskfuse.data import load_data, resident
 from maskfuse.data.digits_av import WORDS
+from maskfuse.data.ondemand import LazyRows
 from maskfuse.data.paired import part_splits
 from maskfuse.errors import DataError
 from tests.conftest import fsdd_root
@@ -122,3 +123,30 @@ def test_manifest_declarations_are_checked(tmp_path):
         rows[2][k] = None
     with pytest.raises(DataError, match="row 4: every modality"):
         load_manifest(write_manifest(tmp_path, rows))
+
+
+def test_manifest_files_on_demand_match_the_manifest_read_whole(tmp_path):
+    rows = media(tmp_path)
+    rows[1]["voice"] = None
+    rows[3]["photo"] = None
+    path = write_manifest(tmp_path, rows)
+    held, lazy = load_manifest(path), load_manifest(path, "data.memory_mb=0")
+    assert held.train.in_memory and not lazy.train.in_memory and not lazy.test.in_memory
+    assert isinstance(lazy.train.parts["photo"], LazyRows) and torch.is_tensor(lazy.train.parts["caption"])
+    assert lazy.spec == held.spec
+    index = torch.arange(len(lazy.train)).flip(0)
+    got, want = lazy.train.batch(index), held.train.batch(index)
+    assert got.keys() == want.keys()
+    for key in got:
+        torch.testing.assert_close(got[key], want[key], equal_nan=True)
+    assert not bool(got["photo"][~got["present"][:, 0]].any())  # absent rows decode to zeros
+    voice = lazy.test.part("voice", "audio")
+    assert isinstance(voice, LazyRows) and len(voice) == int(lazy.test.present[:, 1].sum())
+    torch.testing.assert_close(voice.decoded().inputs, held.test.part("voice", "audio").inputs, equal_nan=True)
+    whole = resident(lazy, 10**6)
+    assert whole.train.in_memory and torch.equal(whole.train.parts["photo"], held.train.parts["photo"])
+    r = next(int(r) for r in lazy.test.parts["photo"].rows if rows[r]["photo"])  # a photo of the test split
+    (tmp_path / f"img{r}.png").write_bytes(b"not a png")
+    broken = load_manifest(path, "data.memory_mb=0")  # loads: the statistics read training photos only
+    with pytest.raises(DataError, match=rf"row {r + 2}, column 'photo': .*img{r}.png: cannot read image"):
+        broken.test.batch(torch.arange(len(broken.test)))

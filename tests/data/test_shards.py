@@ -14,6 +14,7 @@ from maskfuse.data import data_overrides, load_data, resident
 from maskfuse.data.paired import PairedDataset
 from maskfuse.data.shards import ShardStream, read_npy, write_shards
 from maskfuse.errors import ConfigError, DataError
+from maskfuse.train.batches import batch_loader
 from tests.conftest import fsdd_root
 
 
@@ -76,7 +77,8 @@ def stream_rows(shards: ShardStream, world: int, workers: int, steps: int, batch
     """Per rank: the label+pixel fingerprints of its first `steps` batches."""
     out = []
     for rank in range(world):
-        loader = shards.loader(seed=3, rank=rank, world=world, batch=batch, workers=workers, buffer=50, pin=False)
+        stream = shards.stream(seed=3, rank=rank, world=world, batch=batch, workers=workers, buffer=50)
+        loader = batch_loader(stream, workers, pin=False)
         rows = []
         for _, b in zip(range(steps), loader):
             assert b["image"].shape == (batch, 1, 8, 8) and b["label"].shape == (batch,)
@@ -104,7 +106,7 @@ def test_stream_is_seeded_and_covers_an_epoch_without_repeats(digit_shards):
 def test_too_few_shards_for_the_readers_is_named(digit_shards):
     shards = load_data(resolve(overrides=[f"data.path={digit_shards}", "data.name=webdataset"]).data).train
     with pytest.raises(ConfigError, match="8 training shards cannot feed 4 rank"):
-        shards.loader(0, 0, 4, 8, workers=3, buffer=10, pin=False)
+        shards.stream(0, 0, 4, 8, workers=3, buffer=10)
 
 
 def test_paired_data_round_trips(tmp_path):

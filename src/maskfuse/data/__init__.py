@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from maskfuse.config import DataConfig
 from maskfuse.data import (  # noqa: F401
@@ -26,7 +28,7 @@ from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap, resident
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
-__all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "resident"]
+__all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "in_chunks", "resident"]
 
 
 SUFFIXES = {".ts": "ucr", ".tsv": "ucr", ".jsonl": "text"}  # files whose format names their source
@@ -69,6 +71,17 @@ def _npz_source(path: Path) -> str:
             return "series-npz" if "series" in archive.files else "npz"
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return "npz"  # that source reports what is wrong with the file
+
+
+def in_chunks(ds, size: int) -> Iterator[ArrayDataset]:
+    """A single-modality split in its order, `size` rows at a time, each chunk in memory:
+    how `maskfuse embed` reads a split read on demand without holding it whole."""
+    if isinstance(ds, shards.ShardStream):
+        yield from ds.chunks(size)
+        return
+    for lo in range(0, len(ds), size):
+        batch = ds.batch(torch.arange(lo, min(lo + size, len(ds))))
+        yield ArrayDataset(batch[ds.modality], batch.get("label"), ds.modality)
 
 
 def load_data(cfg: DataConfig) -> Splits:

@@ -8,13 +8,17 @@ CSV, JSONL or Parquet. data.modalities declares each modality as "column:kind":
   timeseries  inline values: a JSON list ([..] one channel, [[..], [..]] channels) or
               numbers separated by spaces, commas or semicolons
 An empty cell means the modality is missing for that row (a row needs at least one).
+Image and audio files are decoded on demand (`data/ondemand.py`), or read once and held
+when they fit in data.memory_mb.
 data.label_column names an optional label column. Errors name the file, row and column.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +27,8 @@ import torch
 from maskfuse.config import DataConfig
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import MISSING, Columns, read_columns
+from maskfuse.data.ondemand import STAT_ROWS, Decoder, FileCells, LazyRows
 from maskfuse.data.paired import PairedDataset, paired_spec
-from maskfuse.data.readers import read_audio, read_image
 from maskfuse.data.text import build_vocabulary, pad_ids, vocabulary_meta
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
@@ -117,24 +121,44 @@ def read_cells(cols: Columns, column: str, kind: str, cfg: DataConfig, root: Pat
             file = (root / cell).resolve()
             if not file.is_file():
                 raise DataError(f"{where}: {kind} file {file} does not exist")
-            try:
-                out.append(read_audio(file, cfg.sample_rate)[None] if kind == "audio" else
-                           read_image(file, "L" if cfg.channels == 1 else "RGB", cfg.image_size))  # fmt: skip
-            except DataError as err:
-                raise DataError(f"{where}: {err}") from None
+            out.append((file, where))  # decoded on demand (file_column)
     return out
 
 
+def file_column(kind: str, cells: list, cfg: DataConfig) -> LazyRows:
+    """An image / audio column as files decoded on demand (absent rows decode to zeros);
+    the first present file fixes the shape."""
+    samples = max(1, round(cfg.sample_rate * cfg.max_seconds))
+    mode = "L" if cfg.channels == 1 else "RGB"
+    decode = Decoder(kind, mode=mode, size=cfg.image_size, rate=cfg.sample_rate, samples=samples)
+    files = [None if c is None else c[0] for c in cells]
+    names = ["" if c is None else f"{c[1]}: {c[0]}" for c in cells]
+    first = next(i for i, f in enumerate(files) if f is not None)
+    decode.prime(files[first], names[first])
+    return LazyRows(FileCells(files, names), np.arange(len(cells)), decode, kind)
+
+
+def file_stats(column: torch.Tensor | LazyRows, rows: np.ndarray, kind: str, seed: int) -> DataSpec:
+    """The spec of a file column from its present training `rows` (a seeded sample of
+    STAT_ROWS of them while the files stay on demand)."""
+    if not torch.is_tensor(column):
+        if len(rows) > STAT_ROWS:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, STAT_ROWS, replace=False))
+        seen = replace(column, rows=column.rows[rows]).decoded().inputs.numpy()
+        shape = column.decode.shape
+    else:
+        seen, shape = column[torch.as_tensor(rows)].numpy(), tuple(column.shape[1:])
+    axes = (0, 2, 3) if kind == "image" else (0, 2)
+    mean, std = np.nanmean(seen, axis=axes), np.maximum(np.nanstd(seen, axis=axes), 1e-3)
+    return DataSpec(kind, shape, tuple(map(float, mean)), tuple(map(float, std)))
+
+
 def modality_part(kind: str, cells: list, train: np.ndarray, cfg: DataConfig, where: str) -> tuple:
-    """(tensor [N, ...] with zeros where absent, spec) of one declared column."""
-    if kind in ("image", "timeseries"):
-        shapes = {c.shape if kind == "image" else c.shape[:-1] for c in cells if c is not None}
+    """(tensor [N, ...] with zeros where absent, spec) of one declared text or series column."""
+    if kind == "timeseries":
+        shapes = {c.shape[:-1] for c in cells if c is not None}
         if len(shapes) > 1:
-            what = "images differ in size" if kind == "image" else "series differ in channel count"
-            raise DataError(f"{where}: {what} {sorted(shapes)}" + ("; set data.image_size" if kind == "image" else ""))
-    if kind == "audio":
-        samples = max(1, round(cfg.sample_rate * cfg.max_seconds))
-        cells = [None if c is None else c[:, :samples] for c in cells]
+            raise DataError(f"{where}: series differ in channel count {sorted(shapes)}")
     if kind == "text":
         seen = [cells[i] for i in train if cells[i] is not None]
         if not seen:
@@ -144,13 +168,10 @@ def modality_part(kind: str, cells: list, train: np.ndarray, cfg: DataConfig, wh
         length = max(len(i) for i in ids)
         x = pad_ids(tok, ids, length)
         return torch.as_tensor(x), DataSpec("text", (length,), (0.0,), (1.0,), meta=vocabulary_meta(tok))
-    x = stack_padded(cells, np.nan if kind != "image" else 0.0)
-    if kind == "audio":  # pad audio to the full clip length, as every audio source does
-        x = np.pad(x, ((0, 0), (0, 0), (0, samples - x.shape[-1])), constant_values=np.nan)
+    x = stack_padded(cells, np.nan)
     present = np.asarray([c is not None for c in cells])
     seen = x[np.intersect1d(train, np.flatnonzero(present))]
-    axes = (0, 2, 3) if kind == "image" else (0, 2)
-    mean, std = np.nanmean(seen, axis=axes), np.maximum(np.nanstd(seen, axis=axes), 1e-3)
+    mean, std = np.nanmean(seen, axis=(0, 2)), np.maximum(np.nanstd(seen, axis=(0, 2)), 1e-3)
     x[~present] = 0.0
     spec = DataSpec(kind, tuple(x.shape[1:]), tuple(map(float, mean)), tuple(map(float, std)))
     return torch.as_tensor(x), spec
@@ -175,13 +196,21 @@ def load_manifest(cfg: DataConfig) -> Splits:
     tr, te = split_indices(len(cols), y, cfg.test_fraction, cfg.split_seed)
     parts, specs = {}, {}
     for c, kind in kinds.items():
-        parts[c], specs[c] = modality_part(kind, cells[c], tr, cfg, f"{path}, column '{c}'")
+        if kind in ("image", "audio"):
+            parts[c] = file_column(kind, cells[c], cfg)
+        else:
+            parts[c], specs[c] = modality_part(kind, cells[c], tr, cfg, f"{path}, column '{c}'")
+    files = {c: x for c, x in parts.items() if not torch.is_tensor(x)}
+    if len(cols) * 4 * sum(math.prod(x.decode.shape) for x in files.values()) <= cfg.memory_mb * 2**20:
+        parts.update({c: x.decoded().inputs for c, x in files.items()})  # small enough: read once, held
+    for j, c in enumerate(kinds):  # in declared order
+        seen = np.intersect1d(tr, np.flatnonzero(present[:, j]))
+        specs[c] = file_stats(parts[c], seen, kinds[c], cfg.split_seed) if c in files else specs.pop(c)
     flags = torch.as_tensor(present)
 
     def subset(idx: np.ndarray) -> PairedDataset:
         i = torch.as_tensor(idx)
-        return PairedDataset(
-            {c: x[i] for c, x in parts.items()}, flags[i], None if y is None else torch.as_tensor(y[idx])
-        )
+        chosen = {c: x[i] if torch.is_tensor(x) else replace(x, rows=x.rows[idx]) for c, x in parts.items()}
+        return PairedDataset(chosen, flags[i], None if y is None else torch.as_tensor(y[idx]))
 
     return Splits(subset(tr), subset(te), paired_spec(specs, names), f"manifest ({path})")

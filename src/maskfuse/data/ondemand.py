@@ -54,7 +54,9 @@ class Decoder:
     shape: tuple[int, ...] = ()
     first: str = ""
 
-    def __call__(self, source: Source, where: str) -> np.ndarray:
+    def __call__(self, source: Source | None, where: str) -> np.ndarray:
+        if source is None:  # paired data: the modality is absent from this row
+            return np.zeros(self.shape, np.float32)
         if self.kind == "audio":
             return pad_clip(read_audio(source, self.rate, where), self.samples)
         image = read_image(source, self.mode, self.size, where)
@@ -74,12 +76,13 @@ class Decoder:
 
 @dataclass
 class FileCells:
-    """Files on disk, by row."""
+    """Files on disk, by row (None: absent), each named in errors by `names` or its path."""
 
-    paths: list[Path]
+    paths: list[Path | None]
+    names: list[str] | None = None
 
-    def __call__(self, rows: np.ndarray) -> list[tuple[Source, str]]:
-        return [(self.paths[r], str(self.paths[r])) for r in rows]
+    def __call__(self, rows: np.ndarray) -> list[tuple[Source | None, str]]:
+        return [(self.paths[r], self.names[r] if self.names else str(self.paths[r])) for r in rows]
 
 
 def encoded(cell: object, where: str) -> io.BytesIO | Path:

@@ -1,6 +1,7 @@
 """Paired multimodal data: aligned samples of several modalities, some possibly missing.
 
-A `PairedDataset` holds one tensor per modality (absent cells filled with zeros) and a
+A `PairedDataset` holds one tensor per modality (absent cells filled with zeros), or a
+`LazyRows` column of files decoded on demand (absent rows decode to zeros), and a
 presence table [N, M]. Batches carry that table as `batch["present"]`, columns in the
 order of `spec.parts`, so every objective can leave absent modalities out. `part`
 views one modality's present rows as an ordinary single-modality dataset, which is how
@@ -10,11 +11,11 @@ probes, k-NN and `maskfuse embed` see a multimodal run.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar
 
 import torch
 
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits
+from maskfuse.data.ondemand import LazyRows
 from maskfuse.errors import DataError
 
 
@@ -23,23 +24,23 @@ class PairedDataset:
     """Aligned rows of several modalities with per-modality presence flags.
 
     Attributes:
-        parts: Modality name -> inputs [N, ...]; rows where it is absent hold zeros.
+        parts: Modality name -> inputs [N, ...] (or files decoded on demand); rows where
+            it is absent hold zeros.
         present: [N, M] bool, column j for the j-th name of `parts`.
         labels: [N] int64 class of each row, or None.
     """
 
-    parts: dict[str, torch.Tensor]
+    parts: dict[str, torch.Tensor | LazyRows]
     present: torch.Tensor
     labels: torch.Tensor | None = None
-    in_memory: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         n = self.present.shape[0]
         if self.present.shape != (n, len(self.parts)):
             raise DataError(f"presence table {list(self.present.shape)} does not fit {len(self.parts)} modalities")
         for name, x in self.parts.items():
-            if x.shape[0] != n:
-                raise DataError(f"modality '{name}' has {x.shape[0]} rows, the presence table {n}")
+            if len(x) != n:
+                raise DataError(f"modality '{name}' has {len(x)} rows, the presence table {n}")
         empty = ~self.present.any(1)
         if bool(empty.any()):
             raise DataError(f"row {int(empty.nonzero()[0])} has no modality present")
@@ -48,15 +49,26 @@ class PairedDataset:
     def names(self) -> list[str]:
         return list(self.parts)
 
+    @property
+    def in_memory(self) -> bool:
+        """False while a modality's files are decoded on demand (manifests)."""
+        return all(torch.is_tensor(x) for x in self.parts.values())
+
     def __len__(self) -> int:
         return self.present.shape[0]
 
     def head(self, rows: int) -> PairedDataset:
         labels = None if self.labels is None else self.labels[:rows]
-        return PairedDataset({k: v[:rows] for k, v in self.parts.items()}, self.present[:rows], labels)
+        parts = {k: v[:rows] if torch.is_tensor(v) else v.head(rows) for k, v in self.parts.items()}
+        return PairedDataset(parts, self.present[:rows], labels)
+
+    def decoded(self) -> PairedDataset:
+        """Every modality decoded, in memory."""
+        parts = {k: v if torch.is_tensor(v) else v.decoded().inputs for k, v in self.parts.items()}
+        return PairedDataset(parts, self.present, self.labels)
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {name: x[index] for name, x in self.parts.items()}
+        out = {name: x[index] if torch.is_tensor(x) else x.inputs(index.numpy()) for name, x in self.parts.items()}
         out["present"] = self.present[index]
         if self.labels is not None:
             out["label"] = self.labels[index]
@@ -66,11 +78,14 @@ class PairedDataset:
         """Indices of the rows where `name` is present."""
         return self.present[:, self.names.index(name)].nonzero().squeeze(1)
 
-    def part(self, name: str, modality: str) -> ArrayDataset:
-        """One modality's present rows as a single-modality dataset (batch key `modality`)."""
-        rows = self.rows_of(name)
+    def part(self, name: str, modality: str) -> ArrayDataset | LazyRows:
+        """One modality's present rows as a single-modality dataset (batch key `modality`),
+        still on demand when its files are."""
+        rows, x = self.rows_of(name), self.parts[name]
         labels = None if self.labels is None else self.labels[rows]
-        return ArrayDataset(self.parts[name][rows], labels, modality)
+        if torch.is_tensor(x):
+            return ArrayDataset(x[rows], labels, modality)
+        return replace(x, rows=x.rows[rows.numpy()], labels=labels, modality=modality)
 
 
 def part_splits(splits: Splits, name: str) -> Splits:

@@ -7,11 +7,12 @@ Each sample stores the arrays a batch of that source carries (the modality tenso
 `label`, `present` for paired data, extras) as `.npy` entries, read back with
 `allow_pickle=False`.
 
-Reading (the `webdataset` source) never loads the training split: `ShardStream.loader`
-streams it. Every epoch the shard list is permuted by (seed, epoch); rank r takes every
-world-th shard of that order and DataLoader worker w every workers-th of those; samples
-pass a seeded shuffle buffer, and batches are cut from the endless chain of epochs, so
-a resumed run sees the same batches again (it reads and drops the steps already done).
+Reading (the `webdataset` source) never loads the training split: `ShardStream.stream`
+streams it (through `train.batches.batch_loader`). Every epoch the shard list is
+permuted by (seed, epoch); rank r takes every world-th shard of that order and
+DataLoader worker w every workers-th of those; samples pass a seeded shuffle buffer,
+and batches are cut from the endless chain of epochs, so a resumed run sees the same
+batches again (it reads and drops the steps already done).
 Tar reading and the shuffle buffer come from the `webdataset` library.
 """
 
@@ -31,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 import webdataset as wds
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
 from maskfuse.config import DataConfig
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path
@@ -159,6 +160,16 @@ class ShardStream:
         taken = list(itertools.islice(self.samples(self.urls), rows))
         if not taken:
             raise DataError(f"{self.urls[0] if self.urls else 'shards'}: no samples")
+        return self.held(taken)
+
+    def chunks(self, size: int) -> Iterator[ArrayDataset | PairedDataset]:
+        """Every sample in shard order, `size` at a time, each chunk in memory."""
+        samples = self.samples(self.urls)
+        while taken := list(itertools.islice(samples, size)):
+            yield self.held(taken)
+
+    def held(self, taken: list[dict[str, np.ndarray]]) -> ArrayDataset | PairedDataset:
+        """Decoded samples as an in-memory dataset of this layout."""
         cols = collate(taken)
         labels = cols.pop("label", None)
         if self.layout["kind"] == "paired":
@@ -167,17 +178,16 @@ class ShardStream:
         inputs = cols.pop(self.layout["modality"])
         return ArrayDataset(inputs, labels, self.layout["modality"], cols)
 
-    def loader(self, seed: int, rank: int, world: int, batch: int, workers: int, buffer: int, pin: bool) -> DataLoader:
-        """An endless DataLoader of this rank's batches of `batch` rows."""
+    def stream(self, seed: int, rank: int, world: int, batch: int, workers: int, buffer: int) -> IterableDataset:
+        """This rank's endless stream of batches of `batch` rows, for a DataLoader with
+        `workers` workers."""
         readers = world * max(workers, 1)
         if len(self.urls) < readers:
             raise ConfigError(
                 f"{len(self.urls)} training shards cannot feed {world} rank(s) x {max(workers, 1)} worker(s); "
                 f"write at least {readers} shards (a smaller --shard-size) or lower data.workers"
             )
-        stream = _RankStream(self, seed, rank, world, batch, buffer)
-        extra = {"persistent_workers": True, "prefetch_factor": 4} if workers else {}
-        return DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=pin, **extra)
+        return _RankStream(self, seed, rank, world, batch, buffer)
 
 
 def _raise_with_url(err: Exception) -> bool:

@@ -3,8 +3,9 @@
 In-memory and on-demand datasets (anything with `batch(index)`) are read by step: the
 step's global rows come from `BatchOrder`, this rank takes its slice, and a worker
 calls `batch` on it, so `data.workers` moves reading and decoding off the training
-process without changing which rows a step sees. Shards stream through their own
-loader (`ShardStream.loader`). Pinned memory is used when training on CUDA.
+process without changing which rows a step sees. Shards come as this rank's stream of
+batches (`ShardStream.stream`); both go through one `batch_loader`. Pinned memory is
+used when training on CUDA.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ class ByIndex(Dataset):
         return self.data.batch(rows)
 
 
+def batch_loader(dataset: Dataset, workers: int, pin: bool, sampler: Sampler | None = None) -> DataLoader:
+    """A DataLoader of whole batches (the dataset or sampler makes them): `workers`
+    persistent worker processes, each 4 batches ahead, and pinned memory when `pin`."""
+    extra = {"persistent_workers": True, "prefetch_factor": 4} if workers else {}
+    return DataLoader(dataset, batch_size=None, sampler=sampler, num_workers=workers, pin_memory=pin, **extra)
+
+
 def train_batches(data, cfg: Config, world: World, start: int, stop: int, device: torch.device) -> Iterator[dict]:
     """The batches of steps start..stop-1 for this rank, on `device`."""
     workers = cfg.data.workers
@@ -77,18 +85,11 @@ def train_batches(data, cfg: Config, world: World, start: int, stop: int, device
     pin = device.type == "cuda"
     if isinstance(data, ShardStream):
         per_rank = rows_per_rank(cfg.train.batch_size, world)
-        loader = data.loader(cfg.train.seed, world.rank, world.size, per_rank, workers, cfg.data.shuffle_buffer, pin)
-        batches = itertools.islice(loader, start, stop)  # a resumed run reads and drops the steps already done
+        stream = data.stream(cfg.train.seed, world.rank, world.size, per_rank, workers, cfg.data.shuffle_buffer)
+        # a resumed run reads and drops the steps already done
+        batches = itertools.islice(batch_loader(stream, workers, pin), start, stop)
     else:
         order = BatchOrder(len(data), cfg.train.batch_size, cfg.train.seed)
-        extra = {"persistent_workers": True, "prefetch_factor": 4} if workers else {}
-        batches = DataLoader(
-            ByIndex(data),
-            batch_size=None,
-            sampler=StepRows(order, world, start, stop),
-            num_workers=workers,
-            pin_memory=pin,
-            **extra,
-        )
+        batches = batch_loader(ByIndex(data), workers, pin, StepRows(order, world, start, stop))
     for batch in batches:
         yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
