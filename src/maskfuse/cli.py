@@ -26,8 +26,8 @@ from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 out = Console()
-EMBED_CHUNK = 4096  # rows decoded and embedded at a time by `maskfuse embed`
 err = Console(stderr=True)
+EMBED_CHUNK = 4096  # rows decoded and embedded at a time by `maskfuse embed`
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ data.label_column names an optional label column. Errors name the file, row and 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from maskfuse.config import DataConfig
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import MISSING, Columns, read_columns
-from maskfuse.data.ondemand import STAT_ROWS, Decoder, FileCells, LazyRows
+from maskfuse.data.ondemand import STAT_ROWS, Decoder, FileCells, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
 from maskfuse.data.text import build_vocabulary, pad_ids, vocabulary_meta
 from maskfuse.data.timeseries import encode_labels
@@ -201,7 +200,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
         else:
             parts[c], specs[c] = modality_part(kind, cells[c], tr, cfg, f"{path}, column '{c}'")
     files = {c: x for c, x in parts.items() if not torch.is_tensor(x)}
-    if len(cols) * 4 * sum(math.prod(x.decode.shape) for x in files.values()) <= cfg.memory_mb * 2**20:
+    if fits(len(cols), [x.decode.shape for x in files.values()], cfg.memory_mb):
         parts.update({c: x.decoded().inputs for c, x in files.items()})  # small enough: read once, held
     for j, c in enumerate(kinds):  # in declared order
         seen = np.intersect1d(tr, np.flatnonzero(present[:, j]))

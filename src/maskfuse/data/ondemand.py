@@ -141,13 +141,18 @@ class LazyRows:
         return ArrayDataset(inputs, self.labels, self.modality)
 
 
+def fits(rows: int, shapes: list[tuple[int, ...]], memory_mb: float) -> bool:
+    """Whether `rows` samples of float32 arrays of these shapes (one per modality) fit in
+    `memory_mb` MiB."""
+    return rows * 4 * sum(math.prod(shape) for shape in shapes) <= memory_mb * 2**20
+
+
 def settle(
     train: LazyRows, test: LazyRows, memory_mb: float
 ) -> tuple[ArrayDataset | LazyRows, ArrayDataset | LazyRows, tuple[float, ...], tuple[float, ...]]:
     """Both splits, held decoded when they fit in `memory_mb` MiB, else left on demand,
     with the training split's input mean and std (estimated on `STAT_ROWS` rows then)."""
-    size = (len(train) + len(test)) * math.prod(train.decode.shape) * 4
-    if size <= memory_mb * 2**20:
+    if fits(len(train) + len(test), [train.decode.shape], memory_mb):
         train, test = train.decoded(), test.decoded()
         return train, test, *input_stats(train.inputs, train.modality)
     return train, test, *input_stats(train.head(STAT_ROWS).decoded().inputs, train.modality)
