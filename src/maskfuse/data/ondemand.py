@@ -158,7 +158,9 @@ def settle(
     return train, test, *input_stats(train.head(STAT_ROWS).decoded().inputs, train.modality)
 
 
-def readable_files(paths: list[Path], labels: list | None, kind: str, skip: bool, source: str):
+def readable_files(
+    paths: list[Path], labels: list | None, kind: str, skip: bool, source: str
+) -> tuple[list[Path], list | None, list[str]]:
     """(paths, labels, notes): with data.on_error=skip, the files whose header cannot be
     read are dropped and counted (a quick pass over every header); else all of them."""
     if not skip:
@@ -166,11 +168,8 @@ def readable_files(paths: list[Path], labels: list | None, kind: str, skip: bool
     keep = [i for i, p in enumerate(paths) if readable(p, kind)]
     if not keep:
         raise DataError(f"{source}: none of the {len(paths)} {kind} files could be read")
-    notes = (
-        [f"skipped {len(paths) - len(keep)} unreadable {kind} files (data.on_error=skip)"]
-        if len(keep) < len(paths)
-        else []
-    )
+    dropped = len(paths) - len(keep)
+    notes = [f"skipped {dropped} unreadable {kind} files (data.on_error=skip)"] if dropped else []
     return [paths[i] for i in keep], None if labels is None else [labels[i] for i in keep], notes
 
 
