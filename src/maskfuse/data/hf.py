@@ -2,14 +2,15 @@
 folder of parquet files (the Hub's layout, splits by file name).
 
 The arrow table is memory-mapped by the `datasets` library and rows are decoded only
-when a batch asks for them (images with Pillow, audio with soundfile; `data/ondemand.py`),
-so the training split is never held in memory, unless both splits fit decoded in
-data.memory_mb, when they are read once and held. The modality comes from the column's declared feature
-type (`Image` or `Audio`); `data.modalities=[column:kind]` picks one when there are
-several. Labels come from `data.label_column` (a `ClassLabel` gives the class names).
-A `train` split is required; `test`, else `validation`, is the held-out split, else a
-seeded `data.test_fraction` of train. Text columns go through the `text` source, which
-reads parquet directly.
+when a batch asks for them (images with Pillow, audio with soundfile; see
+`data/ondemand.py`), so the training split is never held in memory, unless both splits
+fit decoded in data.memory_mb, when they are read once and held. The modality comes
+from the column's declared feature type (`Image` or `Audio`);
+`data.modalities=[column:kind]` picks one when there are several. Labels come from
+`data.label_column` (a `ClassLabel` gives the class names). A `train` split is
+required; `test`, else `validation`, is the held-out split, else a seeded
+`data.test_fraction` of train. Text columns go through the `text` source, which reads
+parquet directly.
 """
 
 from __future__ import annotations
