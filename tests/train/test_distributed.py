@@ -45,6 +45,7 @@ def guided_digits() -> Splits:
 
 CASES = {
     "mae": (lambda: small_config("mae", s="mask.sampler=guided", r="mask.ratio=0.5"), guided_digits),
+    "data2vec": (lambda: small_config("data2vec", s="mask.sampler=guided", r="mask.ratio=0.5"), guided_digits),
     "clip": (
         lambda: small_config("clip", a="audio.n_mels=16", m="data.max_seconds=0.25", b="train.batch_size=16"),
         paired_data,
@@ -87,7 +88,8 @@ def step_gradients(case, out=None):
     net = wrap(model, world)  # held until backward: DDP's reducer lives in the wrapper
     loss = net(data.train.batch(shard(torch.arange(16), world))).loss
     loss.backward()
-    result = {"loss": mean_over_ranks(loss, world), "grads": {n: p.grad for n, p in model.named_parameters()}}
+    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}  # an EMA teacher has none
+    result = {"loss": mean_over_ranks(loss, world), "grads": grads}
     if out is not None:
         torch.save(result, out)
     return result
@@ -180,6 +182,17 @@ def test_fsdp_trains_and_resumes_like_one_process(tmp_path):
         c = weights(tmp_path / folder)
         assert max(float((c[k] - b[k]).abs().max()) for k in b) < 1e-4, folder
         assert len(losses(tmp_path / folder)) == 2
+
+
+def test_fsdp_updates_an_ema_teacher_like_one_process(tmp_path):
+    """data2vec's EMA teacher follows the sharded student: the same losses and weights
+    (the teacher's included) as one process."""
+    run("data2vec", tmp_path / "one", 3)
+    run("data2vec", tmp_path / "fsdp", 3, WORLD, fsdp=True)
+    np.testing.assert_allclose(losses(tmp_path / "fsdp"), losses(tmp_path / "one"), rtol=1e-5)
+    a, b = weights(tmp_path / "fsdp"), weights(tmp_path / "one")
+    assert any(k.startswith("teacher.") for k in a) and a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-4
 
 
 def test_fsdp_needs_several_processes():

@@ -19,6 +19,7 @@ from maskfuse.data import (  # noqa: F401
     image_folder,
     manifest,
     npz,
+    series_npz,
     shards,
     tabular,
     text,

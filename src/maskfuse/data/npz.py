@@ -1,39 +1,37 @@
-"""Images in a NumPy .npz archive, with optional labels and an optional own test split."""
+"""Images in a NumPy .npz archive, with optional labels, optional per-token masking
+scores and an optional own test split, read on demand when they do not fit in memory."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, image_splits, source_path, split_indices
+from maskfuse.data.arrays import ArrayRows, ImageValues, MappedArray, npz_arrays
+from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.ondemand import settle
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
 
-def _images(arr: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """[N, H, W] or [N, C, H, W] (uint8 0-255 or float 0-1) -> float32 [N, C, H, W]."""
-    if arr.ndim == 3:
-        arr = arr[:, None]
-    if arr.ndim != 4:
+def _images(arr: MappedArray | np.ndarray, path: Path, key: str) -> tuple[int, ...]:
+    """The float32 shape [C, H, W] one sample of `arr` ([N, H, W] or [N, C, H, W], uint8
+    0-255 or float 0-1) converts to."""
+    if arr.ndim not in (3, 4):
         raise DataError(f"{path}: '{key}' must be [N, H, W] or [N, C, H, W], got shape {list(arr.shape)}")
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
-    if not np.issubdtype(arr.dtype, np.number):
+    if arr.dtype.kind not in "uif":
         raise DataError(f"{path}: '{key}' has dtype {arr.dtype}; expected uint8 or float")
-    arr = arr.astype(np.float32)
-    if not np.isfinite(arr).all():
-        raise DataError(f"{path}: '{key}' holds NaN or infinite values")
-    return arr
+    if not len(arr):
+        raise DataError(f"{path}: '{key}' holds no images")
+    return tuple(int(s) for s in (arr.shape[1:] if arr.ndim == 4 else (1, *arr.shape[1:])))
 
 
 def _labels(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
     if key not in z:
         return None
-    y = z[key]
+    y = np.asarray(z[key][()])
     if y.ndim != 1 or len(y) != n:
         raise DataError(f"{path}: '{key}' must be a vector of {n} labels, got shape {list(y.shape)}")
     if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
@@ -43,35 +41,44 @@ def _labels(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
 
 @DATASETS.register("npz")
 def load(cfg: DataConfig) -> Splits:
-    """Keys: `images` (required), `labels`, and optionally `test_images` / `test_labels`."""
+    """Keys: `images` (required), `labels`, and optionally `test_images` / `test_labels`.
+
+    Images stay in the archive (memory-mapped, see `arrays`) and are held converted only
+    when both splits fit in data.memory_mb."""
     path = source_path(cfg.path, "npz file", "npz", folder=False)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            z = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz archive, perhaps truncated ({err})") from err
+    z, notes = npz_arrays(path, cfg.memory_mb)
     if "images" not in z:
         raise DataError(f"{path}: no 'images' array; found {sorted(z)}")
-    x = _images(z["images"], path, "images")
-    if cfg.channels is not None and x.shape[1] != cfg.channels:
-        raise DataError(f"{path}: 'images' has {x.shape[1]} channels, data.channels expects {cfg.channels}")
-    y = _labels(z, "labels", len(x), path)
-    scores = _scores(z, "mask_scores", len(x), path)
+    shape = _images(z["images"], path, "images")
+    if cfg.channels is not None and shape[0] != cfg.channels:
+        raise DataError(f"{path}: 'images' has {shape[0]} channels, data.channels expects {cfg.channels}")
+    y = _labels(z, "labels", len(z["images"]), path)
+    scores = _scores(z, "mask_scores", len(z["images"]), path)
+    split = {}
     if "test_images" in z:
-        te_x = _images(z["test_images"], path, "test_images")
-        te_y = _labels(z, "test_labels", len(te_x), path)
-        te_scores = _scores(z, "test_mask_scores", len(te_x), path)
+        if _images(z["test_images"], path, "test_images") != shape:
+            raise DataError(f"{path}: 'test_images' {list(z['test_images'].shape[1:])} differ from 'images'")
+        te_y = _labels(z, "test_labels", len(z["test_images"]), path)
+        te_scores = _scores(z, "test_mask_scores", len(z["test_images"]), path)
         if (scores is None) != (te_scores is None):
             raise DataError(f"{path}: give both 'mask_scores' and 'test_mask_scores', or neither")
-        splits = image_splits(x, y, te_x, te_y, f"npz ({path})")
+        split["train"] = ("images", np.arange(len(z["images"])), y, scores)
+        split["test"] = ("test_images", np.arange(len(z["test_images"])), te_y, te_scores)
     else:
-        tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
-        splits = image_splits(x[tr], _rows(y, tr), x[te], _rows(y, te), f"npz ({path})")
-        scores, te_scores = _rows(scores, tr), _rows(scores, te)
-    if scores is not None:
-        splits.train.extras["mask_scores"] = torch.as_tensor(scores)
-        splits.test.extras["mask_scores"] = torch.as_tensor(te_scores)
-    return splits
+        tr, te = split_indices(len(z["images"]), y, cfg.test_fraction, cfg.split_seed)
+        split["train"] = ("images", tr, _rows(y, tr), scores)
+        split["test"] = ("images", te, _rows(y, te), scores)
+
+    def rows(key: str, idx: np.ndarray, labels: np.ndarray | None, extra: np.ndarray | None) -> ArrayRows:
+        extras = {} if extra is None else {"mask_scores": extra}
+        labels = None if labels is None else torch.as_tensor(labels)
+        return ArrayRows(z[key], idx, ImageValues(path, key), shape, "image", labels, extras)
+
+    train, test, mean, std = settle(rows(*split["train"]), rows(*split["test"]), cfg.memory_mb)
+    labels = [t for t in (split["train"][2], split["test"][2]) if t is not None and len(t)]
+    num_classes = int(max(int(t.max()) for t in labels) + 1) if labels else None
+    spec = DataSpec(modality="image", shape=shape, mean=mean, std=std, num_classes=num_classes)
+    return Splits(train, test, spec, f"npz ({path})", notes)
 
 
 def _rows(a: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
@@ -82,7 +89,7 @@ def _scores(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
     """Optional per-token masking scores [N, tokens] for the guided sampler."""
     if key not in z:
         return None
-    s = z[key]
+    s = np.asarray(z[key][()])
     if s.ndim != 2 or len(s) != n or not np.issubdtype(s.dtype, np.number):
         raise DataError(f"{path}: '{key}' must be numbers shaped [{n}, tokens], got {s.dtype} {list(s.shape)}")
     if not np.isfinite(s).all():

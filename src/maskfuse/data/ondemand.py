@@ -5,8 +5,9 @@ A `LazyRows` split holds only where its samples are (`FileCells`: paths; `TableC
 rows of a memory-mapped table) and a `Decoder` that turns one of them into a
 fixed-shape float32 array. `settle` then decides, from the decoded size, whether the
 splits are read once and held (`data.memory_mb`; small sets train faster that way)
-or stay on demand, so a folder of any size trains without being held in memory.
-Input statistics of on-demand data come from the first `STAT_ROWS` training rows.
+or stay on demand, so a folder of any size trains without being held in memory. It
+settles the rows of .npz arrays (`arrays.ArrayRows`) the same way. Input statistics
+of on-demand data come from `STAT_ROWS` training rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
+from maskfuse.data.arrays import ArrayRows
 from maskfuse.data.base import ArrayDataset, input_stats
 from maskfuse.data.readers import pad_clip, read_audio, read_image, readable
 from maskfuse.errors import DataError
@@ -30,6 +32,7 @@ STAT_ROWS = 2048  # training rows the input mean and std of on-demand data are e
 CHUNK = 512  # rows decoded at a time when a split is read whole
 
 Source = Path | BinaryIO
+Stats = tuple[float, ...]  # per-channel mean or std
 
 
 @dataclass
@@ -130,9 +133,17 @@ class LazyRows:
             out["label"] = self.labels[index]
         return out
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.decode.shape
+
     def head(self, rows: int) -> LazyRows:
         """The first `rows` samples, still on demand."""
         return replace(self, rows=self.rows[:rows], labels=None if self.labels is None else self.labels[:rows])
+
+    def sample(self, rows: int) -> LazyRows:
+        """Rows to estimate input statistics on: the first ones (file splits come shuffled)."""
+        return self.head(rows)
 
     def decoded(self) -> ArrayDataset:
         """Every sample of the split decoded, in memory."""
@@ -148,14 +159,15 @@ def fits(rows: int, shapes: list[tuple[int, ...]], memory_mb: float) -> bool:
 
 
 def settle(
-    train: LazyRows, test: LazyRows, memory_mb: float
-) -> tuple[ArrayDataset | LazyRows, ArrayDataset | LazyRows, tuple[float, ...], tuple[float, ...]]:
-    """Both splits, held decoded when they fit in `memory_mb` MiB, else left on demand,
-    with the training split's input mean and std (estimated on `STAT_ROWS` rows then)."""
-    if fits(len(train) + len(test), [train.decode.shape], memory_mb):
+    train: LazyRows | ArrayRows, test: LazyRows | ArrayRows, memory_mb: float
+) -> tuple[LazyRows | ArrayRows | ArrayDataset, LazyRows | ArrayRows | ArrayDataset, Stats, Stats]:
+    """Both splits (`LazyRows` or `ArrayRows`), held decoded when they fit in `memory_mb`
+    MiB, else left on demand, with the training split's input mean and std (estimated on
+    `STAT_ROWS` rows of `train.sample` then)."""
+    if fits(len(train) + len(test), [train.shape], memory_mb):
         train, test = train.decoded(), test.decoded()
         return train, test, *input_stats(train.inputs, train.modality)
-    return train, test, *input_stats(train.head(STAT_ROWS).decoded().inputs, train.modality)
+    return train, test, *input_stats(train.sample(STAT_ROWS).decoded().inputs, train.modality)
 
 
 def readable_files(
@@ -175,7 +187,7 @@ def readable_files(
 
 def file_splits(
     paths: list[Path], y: np.ndarray | None, rows: tuple[np.ndarray, np.ndarray], decode: Decoder, cfg: DataConfig
-) -> tuple[ArrayDataset | LazyRows, ArrayDataset | LazyRows, tuple[float, ...], tuple[float, ...]]:
+) -> tuple[LazyRows | ArrayDataset, LazyRows | ArrayDataset, Stats, Stats]:
     """Train and test splits of files (by `rows`), settled by `settle`, with the training
     split's input statistics. Each split's order is shuffled once by data.split_seed: files
     come sorted by class, and data.max_train and the statistics take the first rows."""

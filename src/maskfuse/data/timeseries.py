@@ -1,12 +1,11 @@
-"""Time series sources: NPZ arrays, wide or long CSV / Parquet tables, UCR / UEA files.
+"""Time series sources: wide or long CSV / Parquet tables and UCR / UEA files.
 
-Every source ends in `series_splits`, which checks the values, pads shorter series at
-the end with NaN (the tokenizer's validity convention) and computes the spec.
+Every source here ends in `series_splits`, which checks the values, pads shorter series
+at the end with NaN (the tokenizer's validity convention) and computes the spec. NPZ
+archives, which can be read by row, have their own module, `series_npz`.
 """
 
 from __future__ import annotations
-
-import zipfile
 
 import numpy as np
 import torch
@@ -19,10 +18,11 @@ from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
 
-def check_series(x: np.ndarray, where: str, skip: bool) -> np.ndarray:
+def check_series(x: np.ndarray, where: str, skip: bool, rows: np.ndarray | None = None) -> np.ndarray:
     """Row indices of well-formed series in x [N, C, T]: finite values, then only trailing
     NaN padding (the same length in every channel), and at least one value. A bad row
-    raises a DataError naming it, or is left out when `skip`."""
+    raises a DataError naming it (by `rows[i]` when given, else i), or is left out when
+    `skip`."""
     observed = np.isfinite(x)
     lengths = observed.sum(-1)  # [N, C]
     steps = np.arange(x.shape[-1])
@@ -42,7 +42,8 @@ def check_series(x: np.ndarray, where: str, skip: bool) -> np.ndarray:
         if problem is None:
             good.append(i)
         elif not skip:
-            raise DataError(f"{where}, series {i}: {problem} (data.on_error=skip skips such rows)")
+            name = i if rows is None else int(rows[i])
+            raise DataError(f"{where}, series {name}: {problem} (data.on_error=skip skips such rows)")
     return np.asarray(good, dtype=np.int64)
 
 
@@ -77,14 +78,13 @@ def series_splits(
         raise DataError(f"{source}: train series have {tr_x.shape[1]} channels, test series {te_x.shape[1]}")
     if len(tr_x) == 0:
         raise DataError(f"{source}: no usable training series")
-    mean = np.nanmean(tr_x, axis=(0, 2))
-    std = np.maximum(np.nanstd(tr_x, axis=(0, 2)), 1e-3)
+    mean, std = series_stats(tr_x)
     labels = [y for y in (tr_y, te_y) if y is not None and len(y)]
     spec = DataSpec(
         modality="timeseries",
         shape=(int(tr_x.shape[1]), int(length)),
-        mean=tuple(float(m) for m in mean),
-        std=tuple(float(s) for s in std),
+        mean=mean,
+        std=std,
         num_classes=int(max(int(y.max()) for y in labels) + 1) if labels else None,
         class_names=class_names,
     )
@@ -95,6 +95,13 @@ def series_splits(
         )
 
     return Splits(wrap(tr_x, tr_y), wrap(te_x, te_y), spec, source, notes)
+
+
+def series_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std (at least 1e-3) of series [N, C, T] over their observed steps."""
+    mean = np.nanmean(x, axis=(0, 2))
+    std = np.maximum(np.nanstd(x, axis=(0, 2)), 1e-3)
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
 
 def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=()) -> Splits:
@@ -135,34 +142,6 @@ def _label_key(text: str):
         return (0, float(text), text)
     except ValueError:
         return (1, 0.0, text)
-
-
-@DATASETS.register("series-npz")
-def load_npz(cfg: DataConfig) -> Splits:
-    """Keys: `series` [N, C, T] or [N, T] (NaN-padded at the end when lengths differ),
-    optional `labels`, and optionally `test_series` / `test_labels`."""
-    path = source_path(cfg.path, "npz file", "series-npz", folder=False)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            z = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz archive, perhaps truncated ({err})") from err
-    if "series" not in z:
-        raise DataError(f"{path}: no 'series' array; found {sorted(z)}")
-
-    def arrays(xk: str, yk: str):
-        x = z[xk]
-        if not np.issubdtype(x.dtype, np.number):
-            raise DataError(f"{path}: '{xk}' has dtype {x.dtype}; expected numbers")
-        x = x[:, None] if x.ndim == 2 else x
-        y = z.get(yk)
-        if y is not None and (y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any()):
-            raise DataError(f"{path}: '{yk}' must be {len(x)} non-negative integer labels, got {y.dtype} {y.shape}")
-        return x.astype(np.float32), None if y is None else y.astype(np.int64)
-
-    x, y = arrays("series", "labels")
-    test = arrays("test_series", "test_labels") if "test_series" in z else None
-    return own_or_fixed_split(x, y, test, cfg, f"series-npz ({path})")
 
 
 @DATASETS.register("ucr")
