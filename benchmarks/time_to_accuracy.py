@@ -4,6 +4,11 @@ SimCLR and MAE examples adapted to 28x28.
 Usage:
     .venv/bin/python benchmarks/time_to_accuracy.py [--budget 480] [--marks 4]
         [--sides maskfuse-simclr,maskfuse-mae,lightly-simclr,lightly-mae]
+    python3 benchmarks/time_to_accuracy.py --device cuda --threads 8 --workers 6 --size tiny \
+        --python python3 --data FOLDER   # on a GPU machine whose python3 holds the peers
+
+`--size tiny` gives both ViTs (maskfuse's and lightly's MAE) 192 width, 12 blocks and 3
+heads instead of nano's 64 / 4 / 4; `--workers` sets lightly's DataLoader workers.
 
 Each side trains in its own process (in `benchmarks/.peers/venv`, see peers.py) for
 `--budget` seconds of training wall-clock on the 60k training images, batch 256, and
@@ -15,7 +20,7 @@ rows. Reported: the probe accuracy at each mark and the first mark reaching 85 %
 Sides:
 - maskfuse-simclr / maskfuse-mae: the Fashion-MNIST rows of BENCHMARKS.md (nano trunk,
   7x7 patches; SimCLR T = 0.2; MAE raw pixels, mask 0.5), a cosine schedule sized to the
-  budget from the first 10 steps' time; embedding = the concatenated token means of the
+  budget from the time of steps 10-30; embedding = the concatenated token means of the
   last 4 blocks (what `maskfuse evaluate`'s linear probe picked for both in BENCHMARKS.md).
 - lightly-simclr: lightly's examples/pytorch/simclr.py: torchvision ResNet-18 without its
   classifier, `SimCLRProjectionHead(512, 512, 128)`, `NTXentLoss`, SGD lr 0.06,
@@ -46,11 +51,16 @@ SIDES = ["maskfuse-simclr", "lightly-simclr", "maskfuse-mae", "lightly-mae"]
 BATCH = 256
 
 
+SIZES = {"nano": (64, 4, 4), "tiny": (192, 12, 3)}  # width, blocks, heads
+OPTS = argparse.Namespace(device="cpu", data=None, size="nano", workers=1, precision="fp32")
+
+
 def fashion():
     from maskfuse.config import resolve
     from maskfuse.data import load_data
 
-    return load_data(resolve(overrides=["data.name=fashion-mnist"]).data)
+    where = [f"data.path={OPTS.data}"] if OPTS.data else []
+    return load_data(resolve(overrides=["data.name=fashion-mnist", *where]).data)
 
 
 class Clock:
@@ -75,25 +85,33 @@ def maskfuse_side(method: str, budget: float, marks: int):
     from maskfuse.train.optim import build_optimizer
 
     extra = ["image.norm_pix=false", "mask.ratio=0.5"] if method == "mae" else []
-    cfg = resolve(method, ["image.patch_size=7", f"train.batch_size={BATCH}", "train.steps=100000", *extra])
+    dim, depth, heads = SIZES[OPTS.size]
+    size = [f"model.dim={dim}", f"model.depth={depth}", f"model.heads={heads}"] if OPTS.size != "nano" else []
+    cfg = resolve(method, ["image.patch_size=7", f"train.batch_size={BATCH}", "train.steps=100000", *extra, *size,
+                           f"train.device={OPTS.device}", f"train.precision={OPTS.precision}"])  # fmt: skip
     data = fashion()
-    model = build_method(cfg, data.spec)
+    device = torch.device(OPTS.device)
+    model = build_method(cfg, data.spec).to(device)
+    train_x = data.train.inputs.to(device)
     opt = build_optimizer(model, cfg.train)
     order = BatchOrder(len(data.train), BATCH, 0)
     clock, step = Clock(budget, marks), 0
     while not clock.done():
         t0 = time.perf_counter()
         torch.manual_seed(step)
-        train_step(model, opt, data.train.batch(order.indices(step)), step, cfg)
+        train_step(model, opt, {"image": train_x[order.indices(step).to(device)]}, step, cfg)
         step += 1
+        sync(device)
         clock.spent += time.perf_counter() - t0
-        if step == 10:  # size the cosine schedule to the budget
-            cfg.train.steps = int(step * budget / clock.spent)
+        if step == 10:
+            settled = clock.spent
+        if step == 30:  # size the cosine schedule to the budget from steps 10-30 (a GPU's first steps are slow)
+            cfg.train.steps = step + int((budget - clock.spent) * 20 / (clock.spent - settled))
         if clock.due():
             clock.kept.append((clock.spent, step, copy.deepcopy(model.backbone).eval()))
 
     def embed(enc, x):  # what `maskfuse evaluate`'s linear probe chose on this data: last 4 blocks' means
-        return pooling_variants(enc, x, 4)["mean-last4"]
+        return pooling_variants(enc, x.to(device), 4)["mean-last4"]
 
     return clock.kept, embed, (data.train.inputs, data.test.inputs), (data.train.labels, data.test.labels)
 
@@ -138,9 +156,10 @@ def lightly_side(method: str, budget: float, marks: int):
     else:
         from timm.models.vision_transformer import VisionTransformer
 
-        vit = VisionTransformer(img_size=28, patch_size=7, embed_dim=64, depth=4, num_heads=4, num_classes=0)
+        dim, depth, heads = SIZES[OPTS.size]
+        vit = VisionTransformer(img_size=28, patch_size=7, embed_dim=dim, depth=depth, num_heads=heads, num_classes=0)
         encoder = MaskedVisionTransformerTIMM(vit=vit)
-        decoder = MAEDecoderTIMM(num_patches=16, patch_size=7, embed_dim=64, decoder_embed_dim=64,
+        decoder = MAEDecoderTIMM(num_patches=16, patch_size=7, embed_dim=dim, decoder_embed_dim=64,
                                  decoder_depth=2, decoder_num_heads=4)  # fmt: skip
         model = torch.nn.ModuleDict({"backbone": encoder, "decoder": decoder})
         opt = torch.optim.AdamW(model.parameters(), lr=1.5e-4)
@@ -158,18 +177,23 @@ def lightly_side(method: str, budget: float, marks: int):
             return torch.nn.functional.mse_loss(pred, target)
 
         encode = encoder
+    device = torch.device(OPTS.device)
+    model.to(device)
     loader = torch.utils.data.DataLoader(Images(data.train.inputs, transform), batch_size=BATCH, shuffle=True,
-                                         drop_last=True, num_workers=1, persistent_workers=True)  # fmt: skip
+                                         drop_last=True, num_workers=OPTS.workers, persistent_workers=True,
+                                         pin_memory=device.type == "cuda")  # fmt: skip
     clock, step = Clock(budget, marks), 0
     while not clock.done():
         batches = iter(loader)
         t0 = time.perf_counter()
         for views in batches:
-            loss = loss_of(views)
+            with torch.autocast(device.type, torch.bfloat16, enabled=OPTS.precision == "bf16"):
+                loss = loss_of([v.to(device, non_blocking=True) for v in views])
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
+            sync(device)
             now = time.perf_counter()
             clock.spent, t0 = clock.spent + now - t0, now
             if clock.due():
@@ -180,7 +204,7 @@ def lightly_side(method: str, budget: float, marks: int):
     norm = T.Normalize(IMAGENET_NORMALIZE["mean"], IMAGENET_NORMALIZE["std"])
 
     def embed(enc, x):
-        return enc(norm(x.expand(-1, 3, -1, -1)))
+        return enc(norm(x.expand(-1, 3, -1, -1).to(device)))
 
     return clock.kept, embed, (data.train.inputs, data.test.inputs), (data.train.labels, data.test.labels)
 
@@ -191,11 +215,17 @@ def score(kept, embed, inputs, labels) -> list[dict]:
 
     out = []
     for seconds, step, enc in kept:
-        feats = [torch.cat([embed(enc, x[i : i + 1000]) for i in range(0, len(x), 1000)]) for x in inputs]
-        acc = linear_probe(feats[0], labels[0], feats[1], labels[1]).accuracy
+        feats = [torch.cat([embed(enc, x[i : i + 1000]).float() for i in range(0, len(x), 1000)]) for x in inputs]
+        on = feats[0].device  # the probe fits where the features are
+        acc = linear_probe(feats[0], labels[0].to(on), feats[1], labels[1].to(on)).accuracy
         out.append({"train_s": round(seconds, 1), "steps": step, "linear": round(acc, 4)})
         print(out[-1], file=sys.stderr, flush=True)
     return out
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def first_reaching(marks: list[dict], target: float) -> float | None:
@@ -207,11 +237,20 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=480)
     parser.add_argument("--marks", type=int, default=4)
     parser.add_argument("--sides", default=",".join(SIDES))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads per side")
+    parser.add_argument("--workers", type=int, default=1, help="lightly's DataLoader workers")
+    parser.add_argument("--size", default="nano", choices=sorted(SIZES), help="the ViTs' width / depth / heads")
+    parser.add_argument("--data", help="Fashion-MNIST folder (default: Debian's copy)")
+    parser.add_argument("--python", help="interpreter with the peers installed (default: benchmarks/.peers/venv)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "time_to_accuracy.json"))
     parser.add_argument("--side", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    OPTS.__dict__.update(device=args.device, data=args.data, size=args.size, workers=args.workers,
+                         precision=args.precision)  # fmt: skip
     if args.side:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
         library, method = args.side.split("-")
         side = maskfuse_side if library == "maskfuse" else lightly_side
         print(json.dumps(score(*side(method, args.budget, args.marks))))
@@ -219,18 +258,22 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from peers import ensure_venv
 
-    python = str(ensure_venv())
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    python = args.python or str(ensure_venv())
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    passed = ["--budget", str(args.budget), "--marks", str(args.marks), "--device", args.device, "--precision",
+              args.precision, "--threads", str(args.threads), "--workers", str(args.workers), "--size", args.size,
+              *(["--data", args.data] if args.data else [])]  # fmt: skip
     results = {}
     for name in args.sides.split(","):
-        cmd = [python, __file__, "--side", name, "--budget", str(args.budget), "--marks", str(args.marks)]
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        done = subprocess.run([python, __file__, "--side", name, *passed], stdout=subprocess.PIPE, text=True, env=env)
         if done.returncode:
             raise SystemExit(f"side {name} failed")
         marks = json.loads(done.stdout.strip().splitlines()[-1])
         results[name] = {"marks": marks, "to_85": first_reaching(marks, 0.85), "to_88": first_reaching(marks, 0.88)}
         print(name, results[name], flush=True)
-    payload = {"benchmark": f"Fashion-MNIST 60k/10k, batch {BATCH}, {args.budget:.0f} s of training, 2 threads",
+    where = f"{args.threads} threads" if args.device == "cpu" else f"{args.device} {args.precision}"
+    payload = {"benchmark": f"Fashion-MNIST 60k/10k, batch {BATCH}, {args.budget:.0f} s of training, {where}",
+               "size": args.size, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
                "results": results}  # fmt: skip
     Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
     print(f"written: {args.out}")

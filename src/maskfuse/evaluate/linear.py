@@ -36,12 +36,12 @@ def fit_logistic(
     Each probe minimises mean cross-entropy + weight_decay * |W|^2. The G problems are
     independent, so minimising their sum fits all of them; stacking them into one
     [D, G*K] matrix reads the features once per step instead of G times (DINOv2's
-    trick of training a grid of linear heads in one pass).
+    trick of training a grid of linear heads in one pass). It runs where `x` lies (CPU or GPU).
     """
     g, d = len(weight_decays), x.shape[1]
-    w = torch.zeros(d, g * num_classes, dtype=x.dtype, requires_grad=True)
-    b = torch.zeros(g * num_classes, dtype=x.dtype, requires_grad=True)
-    decay = torch.tensor(weight_decays, dtype=x.dtype).repeat_interleave(num_classes)  # [G*K]
+    w = torch.zeros(d, g * num_classes, dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros(g * num_classes, dtype=x.dtype, device=x.device, requires_grad=True)
+    decay = torch.tensor(weight_decays, dtype=x.dtype, device=x.device).repeat_interleave(num_classes)  # [G*K]
     opt = torch.optim.LBFGS(
         [w, b], lr=1.0, max_iter=max_iter, history_size=20, tolerance_grad=1e-7, line_search_fn="strong_wolfe"
     )
