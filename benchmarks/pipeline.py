@@ -7,8 +7,10 @@ Fashion-MNIST (60k training images, `apt-get install dataset-fashion-mnist`), th
 trunk with 7x7 patches and batch 256 as in BENCHMARKS.md's quality table, for MAE and
 SimCLR, read five ways: the in-memory source, WebDataset shards of it (written once by
 `write_shards`, 10k samples each) read in the training process, the same shards read by
-one DataLoader worker, and the 70k images written as PNG files in class folders, decoded
-on demand (`data.memory_mb=0`) in the process and by one worker. Per step the script times
+one DataLoader worker, the 70k images written as PNG files in class folders, decoded
+on demand (`data.memory_mb=0`) in the process and by one worker, and the same images as
+one uint8 .npz archive (`np.savez`), memory-mapped and converted by row on demand in
+the process. Per step the script times
 - load: waiting for the next batch from `train_batches` (what the loop does),
 - augment: SimCLR's batched kornia views, timed once more on the same batch (they run
   inside the step; MAE has none),
@@ -95,6 +97,12 @@ def main() -> None:
         t0 = time.perf_counter()
         write_pngs(load_data(resolve(overrides=["data.name=fashion-mnist"]).data), pngs)
         results["png_write_s"] = round(time.perf_counter() - t0, 1)
+        archive = Path(tmp) / "fmnist.npz"
+        fm = load_data(resolve(overrides=["data.name=fashion-mnist"]).data)
+        as_bytes = lambda x: (x[:, 0].numpy() * 255).round().astype(np.uint8)  # noqa: E731
+        np.savez(archive, images=as_bytes(fm.train.inputs), labels=fm.train.labels.numpy(),
+                 test_images=as_bytes(fm.test.inputs), test_labels=fm.test.labels.numpy())  # fmt: skip
+        del fm
         folder = ["data.name=image-folder", f"data.path={pngs}", "data.memory_mb=0"]
         sources = {
             "in memory": ["data.name=fashion-mnist"],
@@ -102,6 +110,7 @@ def main() -> None:
             "shards, 1 worker": ["data.name=webdataset", f"data.path={shards}", "data.workers=1"],
             "PNG folder on demand, in process": folder,
             "PNG folder on demand, 1 worker": [*folder, "data.workers=1"],
+            "npz archive on demand, in process": ["data.name=npz", f"data.path={archive}", "data.memory_mb=0"],
         }
         for recipe in ("mae", "simclr"):
             for name, data in sources.items():

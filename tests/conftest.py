@@ -9,6 +9,23 @@ import torch
 from maskfuse.config import Config, resolve
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+ON_DEMAND_RUN = ["train.steps=4", "train.batch_size=32", "train.progress=false", "model.dim=32", "model.depth=1",
+                 "model.heads=2", "decoder.dim=32", "decoder.depth=1", "data.memory_mb=0", "data.workers=1",
+                 "image.patch_size=4"]  # fmt: skip
+
+
+def pretrain_on_demand(data: Path, run: Path) -> dict:
+    """`maskfuse pretrain` of a small MAE on digits read on demand by one worker, then
+    `maskfuse evaluate --protocol knn`: its eval.json, checked to hold all 360 test rows."""
+    import json
+
+    from maskfuse.cli import main
+
+    assert main(["pretrain", "--recipe", "mae", "--data", str(data), "--out", str(run), *ON_DEMAND_RUN]) == 0
+    assert main(["evaluate", str(run), "--protocol", "knn"]) == 0
+    report = json.loads((run / "eval.json").read_text())
+    assert report["test_rows"] == 360
+    return report
 
 
 def small_config(method: str = "mae", **sections: str) -> Config:

@@ -1,6 +1,5 @@
 """Image and audio files decoded on demand, against the same files read whole."""
 
-import json
 import shutil
 
 import numpy as np
@@ -15,7 +14,7 @@ from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data, ondemand, resident
 from maskfuse.data.ondemand import LazyRows
 from maskfuse.errors import DataError
-from tests.conftest import fsdd_root
+from tests.conftest import fsdd_root, pretrain_on_demand
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +106,7 @@ def test_audio_folder_on_demand_matches_the_folder_read_whole(tmp_path):
 
 def test_cli_trains_embeds_and_writes_shards_from_a_folder_on_demand(digit_folder, tmp_path, monkeypatch):
     run = tmp_path / "run"
-    small = ["train.steps=4", "train.batch_size=32", "train.progress=false", "model.dim=32", "model.depth=1",
-             "model.heads=2", "decoder.dim=32", "decoder.depth=1", "data.memory_mb=0"]  # fmt: skip
-    args = ["--data", str(digit_folder), "--out", str(run), *small, "data.workers=1", "image.patch_size=4"]
-    assert main(["pretrain", "--recipe", "mae", *args]) == 0
-    assert main(["evaluate", str(run), "--protocol", "knn"]) == 0
-    report = json.loads((run / "eval.json").read_text())
-    assert report["test_rows"] == 360 and report["results"]["pretrained"]["knn"]["top1"] > 0.5
+    assert pretrain_on_demand(digit_folder, run)["results"]["pretrained"]["knn"]["top1"] > 0.5
     out = tmp_path / "shards"
     assert main(["data", "shard", "--data", str(digit_folder), "--out", str(out), "--shard-size", "500",
                  "data.memory_mb=0"]) == 0  # fmt: skip
