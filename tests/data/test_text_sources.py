@@ -1,10 +1,14 @@
 import json
 
 import pytest
+import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from maskfuse.cli import main
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data
+from maskfuse.data.ondemand import LazyRows
+from maskfuse.data.text import LineDocs
 from maskfuse.errors import DataError
 from tests.conftest import rotten_tomatoes
 
@@ -65,3 +69,55 @@ def test_jsonl_rows_and_a_missing_field(tmp_path):
     assert s.spec.class_names == ("bad", "good")
     with pytest.raises(DataError, match=r"r.jsonl, line 1: no 'text' field"):
         load_data(cfg_for(tmp_path / "r.jsonl"))
+
+
+def rotten_tomatoes_lines(tmp_path, rows=600):
+    """Rotten Tomatoes snippets as a JSONL file (text and label) and a .txt file (text)."""
+    import csv
+
+    table = list(csv.reader(rotten_tomatoes(tmp_path, rows=rows).open(encoding="utf-8")))[1:]
+    table = [(y, " ".join(t.split())) for y, t in table]  # one line each
+    (tmp_path / "rt.jsonl").write_text("\n".join(json.dumps({"text": t, "y": y}) for y, t in table) + "\n")
+    (tmp_path / "rt.txt").write_text("\n".join(t for _, t in table) + "\n")
+    return table
+
+
+@pytest.mark.parametrize("name,extra", [("rt.jsonl", ["data.label_column=y"]), ("rt.txt", ["data.label_column=null"])])
+def test_line_files_on_demand_match_the_file_read_whole(tmp_path, monkeypatch, name, extra):
+    table = rotten_tomatoes_lines(tmp_path)
+    settings = [*extra, "data.vocab=bpe", "data.vocab_size=600"]  # BPE trains deterministically
+    held, lazy = (
+        load_data(cfg_for(tmp_path / name, *settings, m)) for m in ("data.memory_mb=1024", "data.memory_mb=0")
+    )
+    assert held.train.in_memory and isinstance(lazy.train, LazyRows) and isinstance(lazy.train.cells.docs, LineDocs)
+    assert held.spec == lazy.spec and len(lazy.train) + len(lazy.test) == 600
+    read = []
+    texts = LineDocs.texts
+    monkeypatch.setattr(LineDocs, "texts", lambda self, rows: read.extend(rows) or texts(self, rows))
+    index = torch.tensor([4, 0, len(lazy.train) - 1])
+    got, want = lazy.train.batch(index), held.train.batch(index)
+    assert len(read) == 3 and torch.equal(got["text"], want["text"])  # a batch reads its own lines only
+    assert ("label" in got) == (name == "rt.jsonl") and torch.equal(got.get("label", index), want.get("label", index))
+    tok = Tokenizer.from_str(lazy.spec.meta["encoding"])
+    line = table[int(lazy.train.rows[0])][1]  # row 0 of the shuffled split, by its place in the file
+    assert got["text"][1][got["text"][1] != 0].tolist() == tok.encode(line).ids
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"a fine film\nan \xff line\nanother one\n")
+    with pytest.raises(DataError, match=r"bad.txt, line 2: not UTF-8 text"):
+        load_data(cfg_for(tmp_path / "bad.txt", "data.label_column=null"))
+    (tmp_path / "bad.jsonl").write_text('{"text": "fine"}\n[1, 2]\n')
+    with pytest.raises(DataError, match=r"bad.jsonl, line 2: no 'text' field"):
+        load_data(cfg_for(tmp_path / "bad.jsonl"))
+
+
+def test_cli_pretrains_on_a_jsonl_file_read_on_demand(tmp_path):
+    rotten_tomatoes_lines(tmp_path, rows=200)
+    run = tmp_path / "run"
+    small = ["train.steps=3", "train.batch_size=16", "train.progress=false", "model.dim=32", "model.depth=1",
+             "model.heads=2", "decoder.dim=32", "decoder.depth=1", "data.memory_mb=0", "data.workers=1",
+             "data.vocab=bpe", "data.vocab_size=500", "data.label_column=y", "data.name=text"]  # fmt: skip
+    assert main(["pretrain", "--recipe", "mae", "--data", str(tmp_path / "rt.jsonl"), "--out", str(run), *small]) == 0
+    assert main(["evaluate", str(run), "--protocol", "knn"]) == 0
+    assert json.loads((run / "eval.json").read_text())["test_rows"] == 40

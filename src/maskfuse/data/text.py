@@ -5,11 +5,20 @@ The vocabulary is trained on the training split only (WordPiece or BPE), built f
 the ids themselves (`items`: BERT4Rec-style item sequences), or read from the user's
 tokenizer.json. The trained tokenizer is saved in the data spec, so a run reads new
 text exactly as in training.
+
+A .txt or .jsonl file is read on demand: one pass notes where each line starts (and
+JSONL labels), the vocabulary is trained on the training lines streamed from the file,
+a second pass counts tokens, and then each batch reads and tokenizes its own lines.
+The ids are held in memory instead when both splits fit in data.memory_mb. CSV and
+Parquet columns are read whole.
 """
 
 from __future__ import annotations
 
 import json
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,47 +26,152 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import read_columns
+from maskfuse.data.ondemand import LazyRows, fits
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]", "[CLS]", "[SEP]"]  # [PAD] is id 0
+CHUNK = 4096  # documents read and tokenized at a time by the passes over a corpus
 
 
-def read_documents(path: Path, cfg: DataConfig) -> tuple[list[str | None], list | None, list[str]]:
-    """Texts, raw labels (or None) and a name for each row, from any supported file."""
-    name = path.name.lower()
-    if name.endswith(".txt"):
-        lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
-        return [ln if ln.strip() else None for ln in lines], None, [f"{path}, line {i + 1}" for i in range(len(lines))]
-    if name.endswith(".jsonl"):
-        texts, labels, where = [], [], []
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-            if not line.strip():
-                continue
+@dataclass
+class LineDocs:
+    """The documents of a .txt / .jsonl file, one per line: only where each line starts is
+    held, and `texts` reads the lines asked for."""
+
+    path: Path
+    starts: np.ndarray  # byte offset of each document's line
+    numbers: np.ndarray  # its 1-based line number, for errors
+    field: str | None  # the JSONL field holding the text; None for .txt
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def where(self, i: int) -> str:
+        return f"{self.path}, line {int(self.numbers[i])}"
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        out = []
+        with open(self.path, "rb") as f:
+            for r in rows:
+                f.seek(int(self.starts[r]))
+                line = f.readline().decode("utf-8").rstrip("\r\n")
+                out.append(line if self.field is None else str(json.loads(line)[self.field]))
+        return out
+
+
+@dataclass
+class ListDocs:
+    """Documents held in memory (a CSV / Parquet column), each named by `names`."""
+
+    items: list
+    names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def where(self, i: int) -> str:
+        return self.names[i]
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        return [str(self.items[r]) for r in rows]
+
+
+def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray]:
+    """(documents, raw labels or None, which are empty) of a .txt or .jsonl file, from one
+    pass that holds no text. Blank JSONL lines are no documents; blank .txt lines are
+    empty documents."""
+    jsonl = path.name.lower().endswith(".jsonl")
+    starts, numbers, empty, labels = array("q"), array("q"), array("b"), []
+    offset = 0
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            start, offset = offset, offset + len(raw)
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}, line {i + 1}: not JSON ({err.msg})") from None
-            if cfg.text_column not in row:
-                raise DataError(f"{path}, line {i + 1}: no '{cfg.text_column}' field (data.text_column)")
-            texts.append(row[cfg.text_column] or None)
-            labels.append(row.get(cfg.label_column) if cfg.label_column else None)
-            where.append(f"{path}, line {i + 1}")
-        has_labels = cfg.label_column is not None and any(v is not None for v in labels)
-        return texts, labels if has_labels else None, where
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
+            if jsonl:
+                if not line.strip():
+                    continue
+                text, label = _json_row(line, path, number, cfg)
+                labels.append(label)
+            else:
+                text = line
+            starts.append(start)
+            numbers.append(number)
+            empty.append(not text or not str(text).strip())
+    docs = LineDocs(
+        path, np.frombuffer(starts, np.int64), np.frombuffer(numbers, np.int64), cfg.text_column if jsonl else None
+    )
+    has_labels = jsonl and cfg.label_column is not None and any(v is not None for v in labels)
+    return docs, labels if has_labels else None, np.frombuffer(empty, np.int8).astype(bool)
+
+
+def _json_row(line: str, path: Path, number: int, cfg: DataConfig) -> tuple[object, object]:
+    """(text, label or None) of one JSONL line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
+    if not isinstance(row, dict) or cfg.text_column not in row:
+        raise DataError(f"{path}, line {number}: no '{cfg.text_column}' field (data.text_column)")
+    return row[cfg.text_column], row.get(cfg.label_column) if cfg.label_column else None
+
+
+def read_table_documents(path: Path, cfg: DataConfig) -> tuple[ListDocs, list | None, np.ndarray]:
+    """(documents, raw labels or None, which are empty) of a CSV / Parquet text column."""
     cols = read_columns(path)
     texts = list(cols.column(cfg.text_column, "text (data.text_column)"))
     labels = None
     if cfg.label_column is not None:
         labels = list(cols.column(cfg.label_column, "labels (data.label_column; null for none)"))
-    return texts, labels, [cols.row_name(i) for i in range(len(texts))]
+    empty = np.array([t is None or not str(t).strip() for t in texts], dtype=bool)
+    return ListDocs(texts, [cols.row_name(i) for i in range(len(texts))]), labels, empty
 
 
-def build_vocabulary(texts: list[str], cfg: DataConfig) -> Tokenizer:
-    """A tokenizer trained on `texts`, or loaded from the path in data.vocab."""
+@dataclass
+class DocCells:
+    """`LazyRows` cells: each document's text and where it is."""
+
+    docs: LineDocs | ListDocs
+
+    def __call__(self, rows: np.ndarray) -> list[tuple[str, str]]:
+        return list(zip(self.docs.texts(rows), [self.docs.where(r) for r in rows]))
+
+
+@dataclass
+class TextIds:
+    """A `LazyRows` decoder: one document -> its ids, cut or [PAD]-padded to `length`."""
+
+    tok: Tokenizer
+    length: int
+    kind: str = "text"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.length,)
+
+    def __call__(self, text: str, where: str) -> np.ndarray:
+        return pad_ids(self.tok, [self.tok.encode(text).ids], self.length)[0]
+
+
+def _streamed(docs: LineDocs | ListDocs, rows: np.ndarray) -> Iterator[str]:
+    for lo in range(0, len(rows), CHUNK):
+        yield from docs.texts(rows[lo : lo + CHUNK])
+
+
+def _token_counts(tok: Tokenizer, docs: LineDocs | ListDocs, rows: np.ndarray) -> np.ndarray:
+    counts = [[len(e.ids) for e in tok.encode_batch(docs.texts(rows[lo : lo + CHUNK]))]
+              for lo in range(0, len(rows), CHUNK)]  # fmt: skip
+    return np.concatenate([np.asarray(c, dtype=np.int64) for c in counts]) if counts else np.zeros(0, np.int64)
+
+
+def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Tokenizer:
+    """A tokenizer trained on `texts` (read once, in order), or loaded from the path in data.vocab."""
     if cfg.vocab not in ("wordpiece", "bpe", "items"):
         path = Path(cfg.vocab)
         if not path.is_file():
@@ -108,41 +222,46 @@ def encode_with_spec(spec: DataSpec, texts: list[str]) -> torch.Tensor:
     return torch.as_tensor(pad_ids(tok, [e.ids for e in tok.encode_batch(texts)], spec.shape[0]))
 
 
-def text_splits(texts, labels, where: list[str], cfg: DataConfig, source: str) -> Splits:
+def text_splits(
+    docs: LineDocs | ListDocs, labels: list | None, empty: np.ndarray, cfg: DataConfig, source: str
+) -> Splits:
+    """Seeded splits of the non-empty documents, tokenized on demand (held as ids when
+    both splits fit in data.memory_mb)."""
     skip = cfg.on_error == "skip"
-    bad = [i for i, t in enumerate(texts) if t is None or not str(t).strip()]
-    if bad and not skip:
-        raise DataError(f"{where[bad[0]]}: empty text (data.on_error=skip skips empty rows)")
-    rows = [i for i in range(len(texts)) if i not in set(bad)]
+    bad = np.flatnonzero(empty)
+    if len(bad) and not skip:
+        raise DataError(f"{docs.where(bad[0])}: empty text (data.on_error=skip skips empty rows)")
+    rows = np.flatnonzero(~empty)
     y_all, names = None, ()
     if labels is not None:
         y_all, names = encode_labels(np.asarray([labels[i] for i in rows], dtype=object), source)
     tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)
     tr, te = rng.permutation(tr), rng.permutation(te)
-    tok = build_vocabulary([str(texts[rows[i]]) for i in tr], cfg)
-    encoded = [e.ids for e in tok.encode_batch([str(texts[i]) for i in rows])]
-    notes = [f"skipped {len(bad)} empty rows"] if bad else []
+    tok = build_vocabulary(_streamed(docs, rows[tr]), cfg)
+    counts = _token_counts(tok, docs, rows)
+    notes = [f"skipped {len(bad)} empty rows"] if len(bad) else []
     if cfg.max_length is not None:
-        long = [k for k, ids in enumerate(encoded) if len(ids) > cfg.max_length]
-        if long and not skip:
+        long = np.flatnonzero(counts > cfg.max_length)
+        if len(long) and not skip:
             k = long[0]
             raise DataError(
-                f"{where[rows[k]]}: {len(encoded[k])} tokens, more than data.max_length={cfg.max_length} "
+                f"{docs.where(rows[k])}: {counts[k]} tokens, more than data.max_length={cfg.max_length} "
                 "(raise it, or data.on_error=skip)"
             )
-        drop = set(long)
-        tr, te = np.asarray([k for k in tr if k not in drop]), np.asarray([k for k in te if k not in drop])
-        notes += [f"skipped {len(long)} rows longer than {cfg.max_length} tokens"] if long else []
-    length = max(len(encoded[k]) for k in [*tr, *te])
-    x = pad_ids(tok, encoded, length)
+        tr, te = tr[~np.isin(tr, long)], te[~np.isin(te, long)]
+        notes += [f"skipped {len(long)} rows longer than {cfg.max_length} tokens"] if len(long) else []
+    length = int(counts[np.concatenate([tr, te])].max())
     spec = DataSpec("text", (length,), (0.0,), (1.0,), len(names) or None, names, vocabulary_meta(tok))
 
-    def wrap(idx: np.ndarray) -> ArrayDataset:
-        idx = np.asarray(idx, dtype=np.int64)
-        return ArrayDataset(torch.as_tensor(x[idx]), None if y_all is None else torch.as_tensor(y_all[idx]), "text")
+    def split(idx: np.ndarray) -> LazyRows:
+        y = None if y_all is None else torch.as_tensor(y_all[idx])
+        return LazyRows(DocCells(docs), rows[idx], TextIds(tok, length), "text", y)
 
-    return Splits(wrap(tr), wrap(te), spec, source, notes)
+    train, test = split(tr), split(te)
+    if fits(len(train) + len(test), [(2 * length,)], cfg.memory_mb):  # int64 ids: two float32s' room each
+        train, test = train.decoded(), test.decoded()
+    return Splits(train, test, spec, source, notes)
 
 
 @DATASETS.register("text")
@@ -150,10 +269,8 @@ def load_text(cfg: DataConfig) -> Splits:
     """A .txt file (one document per line), a .jsonl file, or a CSV / Parquet table
     (data.text_column, data.label_column); item-id sequences with data.vocab=items."""
     path = source_path(cfg.path, "text file (.txt, .jsonl, .csv, .parquet)", "text", folder=False)
-    try:
-        texts, labels, where = read_documents(path, cfg)
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err})") from err
-    if not texts:
+    lines = path.name.lower().endswith((".txt", ".jsonl"))
+    docs, labels, empty = index_lines(path, cfg) if lines else read_table_documents(path, cfg)
+    if not len(docs):
         raise DataError(f"{path}: no documents")
-    return text_splits(texts, labels, where, cfg, f"text ({path})")
+    return text_splits(docs, labels, empty, cfg, f"text ({path})")
