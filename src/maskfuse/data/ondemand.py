@@ -113,9 +113,9 @@ class TableCells:
 class LazyRows:
     """One split of samples decoded batch by batch; only their locations stay in memory."""
 
-    cells: Callable[[np.ndarray], list[tuple[Source, str]]]  # FileCells or TableCells
+    cells: Callable[[np.ndarray], list[tuple[Source, str]]]  # FileCells, TableCells or text.DocCells
     rows: np.ndarray  # which of the cells belong to this split, in order
-    decode: Decoder
+    decode: Decoder  # or text.TextIds: anything with `shape` that maps (cell, where) to one array
     modality: str
     labels: torch.Tensor | None = None  # [N] int64, by position in `rows`
     in_memory: ClassVar[bool] = False
