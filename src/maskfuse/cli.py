@@ -19,6 +19,7 @@ from maskfuse.config import Config, resolve
 from maskfuse.data import data_overrides, in_chunks, load_data, resident
 from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
+from maskfuse.data.text import fit_ids
 from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows
 from maskfuse.recipes import recipe_description, recipe_names
@@ -110,7 +111,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
-    splits = load_data(cfg.data)
+    splits = load_data(cfg.data, model.spec)  # text: through the run's own tokenizer
     encoding = model.spec.meta.get("encoding")
     if encoding is not None and splits.spec.meta.get("encoding") != encoding:
         raise DataError(
@@ -129,7 +130,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     for name in names:  # chunk by chunk: a split read on demand is never held whole
         parts, part_labels = [], []
         for chunk in in_chunks(getattr(splits, name), EMBED_CHUNK):
-            parts.append(model.embed(chunk.inputs, modality=args.modality, shared=args.shared))
+            inputs = fit_ids(chunk.inputs, model.spec) if model.spec.modality == "text" else chunk.inputs
+            parts.append(model.embed(inputs, modality=args.modality, shared=args.shared))
             part_labels += chunk.labels.tolist() if chunk.labels is not None else [None] * len(chunk)
         embeddings.append(np.concatenate(parts))
         labels.append(part_labels)

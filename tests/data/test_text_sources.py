@@ -1,14 +1,16 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from maskfuse import load
 from maskfuse.cli import main
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data
 from maskfuse.data.ondemand import LazyRows
-from maskfuse.data.text import LineDocs
+from maskfuse.data.text import LineDocs, encode_with_spec
 from maskfuse.errors import DataError
 from tests.conftest import rotten_tomatoes
 
@@ -121,3 +123,30 @@ def test_cli_pretrains_on_a_jsonl_file_read_on_demand(tmp_path):
     assert main(["pretrain", "--recipe", "mae", "--data", str(tmp_path / "rt.jsonl"), "--out", str(run), *small]) == 0
     assert main(["evaluate", str(run), "--protocol", "knn"]) == 0
     assert json.loads((run / "eval.json").read_text())["test_rows"] == 40
+
+
+def test_a_runs_text_is_read_through_its_own_tokenizer(tmp_path):
+    """Given a run's spec, text is tokenized by the run's tokenizer, not one trained again
+    (WordPiece training is not deterministic); `maskfuse embed` then works on the run's
+    data and on new text, cut or padded to the run's length."""
+    rotten_tomatoes_lines(tmp_path, rows=200)
+    bpe = load_data(cfg_for(tmp_path / "rt.jsonl", "data.label_column=y", "data.vocab=bpe", "data.vocab_size=500"))
+    again = load_data(cfg_for(tmp_path / "rt.jsonl", "data.label_column=y"), bpe.spec)  # asks for WordPiece
+    assert again.spec == bpe.spec and torch.equal(again.train.inputs, bpe.train.inputs)
+    run = tmp_path / "run"
+    small = ["train.steps=2", "train.batch_size=16", "train.progress=false", "model.dim=32", "model.depth=1",
+             "model.heads=2", "decoder.dim=32", "decoder.depth=1", "data.label_column=y", "data.name=text"]  # fmt: skip
+    assert main(["pretrain", "--recipe", "mae", "--data", str(tmp_path / "rt.jsonl"), "--out", str(run), *small]) == 0
+    for name in ("a", "b"):
+        assert (
+            main(["embed", str(run), "--data", str(tmp_path / "rt.jsonl"), "--out", str(tmp_path / f"{name}.npy")]) == 0
+        )
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+    docs = ["a fine film", "a quiet, moving portrait " * 40, "the worst movie of the year"]  # the second is cut
+    (tmp_path / "new.txt").write_text("\n".join(docs) + "\n")
+    out = tmp_path / "new.npy"
+    assert main(["embed", str(run), "--data", str(tmp_path / "new.txt"), "--out", str(out), "--split", "all"]) == 0
+    model = load(run)
+    want = np.asarray(model.embed(encode_with_spec(model.spec, docs)))
+    got = np.load(out)
+    assert sorted(map(tuple, got.round(4).tolist())) == sorted(map(tuple, want.round(4).tolist()))

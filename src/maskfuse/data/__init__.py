@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +87,17 @@ def in_chunks(ds, size: int) -> Iterator[ArrayDataset]:
         yield ArrayDataset(batch[ds.modality], batch.get("label"), ds.modality)
 
 
-def load_data(cfg: DataConfig) -> Splits:
-    """Load the train and held-out splits that `cfg` names, with their caps applied."""
+def load_data(cfg: DataConfig, spec: DataSpec | None = None) -> Splits:
+    """Load the train and held-out splits that `cfg` names, with their caps applied.
+
+    Given a run's `spec`, text is read through the run's own tokenizer instead of one
+    trained again: WordPiece training is not deterministic (huggingface/tokenizers#1794),
+    so a retrained vocabulary can give the run's model other ids for the same words."""
+    if spec is not None and spec.modality == "text" and "encoding" in spec.meta:
+        with tempfile.TemporaryDirectory() as tmp:
+            vocab = Path(tmp) / "tokenizer.json"
+            vocab.write_text(spec.meta["encoding"], encoding="utf-8")
+            return load_data(replace(cfg, vocab=str(vocab)))
     splits = DATASETS.get(cfg.name)(cfg)
     if cfg.channels is not None and not splits.spec.parts and splits.spec.shape[0] != cfg.channels:
         raise DataError(f"{splits.source}: data has {splits.spec.shape[0]} channels, data.channels={cfg.channels}")

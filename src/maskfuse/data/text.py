@@ -216,6 +216,14 @@ def vocabulary_meta(tok: Tokenizer) -> dict:
             "mask_id": tok.token_to_id("[MASK]")}  # fmt: skip
 
 
+def fit_ids(ids: torch.Tensor, spec: DataSpec) -> torch.Tensor:
+    """Id sequences [N, L] cut or [PAD]-padded to the run's sequence length."""
+    length = spec.shape[0]
+    if ids.shape[1] >= length:
+        return ids[:, :length]
+    return torch.nn.functional.pad(ids, (0, length - ids.shape[1]), value=spec.meta["pad_id"])
+
+
 def encode_with_spec(spec: DataSpec, texts: list[str]) -> torch.Tensor:
     """New texts as id sequences [N, L] exactly as a run's training text was read."""
     tok = Tokenizer.from_str(spec.meta["encoding"])
