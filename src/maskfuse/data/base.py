@@ -116,8 +116,7 @@ def image_splits(
     if test_x.shape[1:] != train_x.shape[1:]:
         raise DataError(f"{source}: test images {list(test_x.shape[1:])} differ from train {list(train_x.shape[1:])}")
     mean, std = input_stats(torch.as_tensor(train_x, dtype=torch.float32), "image")
-    labels = [y for y in (train_y, test_y) if y is not None]
-    num_classes = int(max(int(y.max()) for y in labels if len(y)) + 1) if labels else None
+    num_classes = class_count(train_y, test_y)
     spec = DataSpec(
         modality="image",
         shape=tuple(int(s) for s in train_x.shape[1:]),
@@ -134,9 +133,21 @@ def image_splits(
     return Splits(wrap(train_x, train_y), wrap(test_x, test_y), spec, source)
 
 
-def input_stats(x: torch.Tensor, modality: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def class_count(*labels: np.ndarray | torch.Tensor | None) -> int | None:
+    """Number of classes the given label arrays imply (largest id + 1), or None without labels."""
+    given = [y for y in labels if y is not None and len(y)]
+    return int(max(int(y.max()) for y in given) + 1) if given else None
+
+
+def input_stats(x: torch.Tensor | np.ndarray, modality: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(mean, std) the tokenizer standardises with: per channel for images [N, C, H, W];
-    one over the observed (non-NaN, i.e. not padding) samples for audio clips [N, 1, S]."""
+    one over the observed (non-NaN, i.e. not padding) samples for audio clips [N, 1, S];
+    per channel over the observed steps for series [N, C, T], std at least 1e-3."""
+    if modality == "timeseries":
+        a = np.asarray(x)
+        mean = np.nanmean(a, axis=(0, 2))
+        std = np.maximum(np.nanstd(a, axis=(0, 2)), 1e-3)
+        return tuple(float(m) for m in mean), tuple(float(s) for s in std)
     if modality == "audio":
         a = x.numpy()
         seen = a[np.isfinite(a)]

@@ -10,7 +10,7 @@ import torch
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import ArrayRows, ImageValues, MappedArray, npz_arrays
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
 from maskfuse.data.ondemand import settle
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -75,8 +75,7 @@ def load(cfg: DataConfig) -> Splits:
         return ArrayRows(z[key], idx, ImageValues(path, key), shape, "image", labels, extras)
 
     train, test, mean, std = settle(rows(*split["train"]), rows(*split["test"]), cfg.memory_mb)
-    labels = [t for t in (split["train"][2], split["test"][2]) if t is not None and len(t)]
-    num_classes = int(max(int(t.max()) for t in labels) + 1) if labels else None
+    num_classes = class_count(split["train"][2], split["test"][2])
     spec = DataSpec(modality="image", shape=shape, mean=mean, std=std, num_classes=num_classes)
     return Splits(train, test, spec, f"npz ({path})", notes)
 

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data import ondemand
 from maskfuse.data.arrays import ArrayRows, MappedArray, npz_arrays
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
-from maskfuse.data.timeseries import check_series, series_stats
+from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
+from maskfuse.data.ondemand import settle
+from maskfuse.data.timeseries import check_series, cut_or_pad
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -37,8 +37,7 @@ class SeriesValues:
     length: int
 
     def shaped(self, values: np.ndarray) -> np.ndarray:
-        x = (values[:, None] if values.ndim == 2 else values)[..., : self.length].astype(np.float32)
-        return np.pad(x, ((0, 0), (0, 0), (0, self.length - x.shape[-1])), constant_values=np.nan)
+        return cut_or_pad(values[:, None] if values.ndim == 2 else values, self.length)
 
     def __call__(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         x = self.shaped(values)
@@ -105,13 +104,7 @@ def load_npz(cfg: DataConfig) -> Splits:
         parts[name] = ArrayRows(z[key], keep, convert, shape, "timeseries", kept_labels)
     if not len(parts["train"]):
         raise DataError(f"series-npz ({path}): no usable training series")
-    train, test = parts["train"], parts["test"]
-    if ondemand.fits(len(train) + len(test), [train.shape], cfg.memory_mb):
-        train, test = train.decoded(), test.decoded()
-        mean, std = series_stats(train.inputs.numpy())
-    else:
-        mean, std = series_stats(train.sample(ondemand.STAT_ROWS).decoded().inputs.numpy())
-    labels = [t.labels for t in (train, test) if t.labels is not None and len(t.labels)]
-    num_classes = int(max(int(t.max()) for t in labels) + 1) if labels else None
+    num_classes = class_count(parts["train"].labels, parts["test"].labels)
+    train, test, mean, std = settle(parts["train"], parts["test"], cfg.memory_mb)
     spec = DataSpec("timeseries", shape, mean, std, num_classes)
     return Splits(train, test, spec, f"series-npz ({path})", notes)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import ArrayDataset, DataSpec, Splits, class_count, input_stats, source_path, split_indices
 from maskfuse.data.columns import read_columns
 from maskfuse.data.ucr import read_ucr
 from maskfuse.errors import DataError
@@ -62,11 +62,7 @@ def series_splits(
     for name, (x, y) in (("train", train), ("test", test)):
         if x.ndim != 3:
             raise DataError(f"{source}: expected series shaped [N, C, T], got {list(x.shape)} for the {name} split")
-        x = np.pad(
-            x[..., :length].astype(np.float32),
-            ((0, 0), (0, 0), (0, max(0, length - x.shape[-1]))),
-            constant_values=np.nan,
-        )
+        x = cut_or_pad(x, length)
         keep = check_series(x, f"{source} ({name} split)", cfg.on_error == "skip")
         # archives often come sorted by class: one seeded shuffle, so data.max_train keeps a fair sample
         keep = np.random.default_rng(cfg.split_seed).permutation(keep)
@@ -78,14 +74,13 @@ def series_splits(
         raise DataError(f"{source}: train series have {tr_x.shape[1]} channels, test series {te_x.shape[1]}")
     if len(tr_x) == 0:
         raise DataError(f"{source}: no usable training series")
-    mean, std = series_stats(tr_x)
-    labels = [y for y in (tr_y, te_y) if y is not None and len(y)]
+    mean, std = input_stats(tr_x, "timeseries")
     spec = DataSpec(
         modality="timeseries",
         shape=(int(tr_x.shape[1]), int(length)),
         mean=mean,
         std=std,
-        num_classes=int(max(int(y.max()) for y in labels) + 1) if labels else None,
+        num_classes=class_count(tr_y, te_y),
         class_names=class_names,
     )
 
@@ -97,11 +92,10 @@ def series_splits(
     return Splits(wrap(tr_x, tr_y), wrap(te_x, te_y), spec, source, notes)
 
 
-def series_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std (at least 1e-3) of series [N, C, T] over their observed steps."""
-    mean = np.nanmean(x, axis=(0, 2))
-    std = np.maximum(np.nanstd(x, axis=(0, 2)), 1e-3)
-    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+def cut_or_pad(x: np.ndarray, length: int) -> np.ndarray:
+    """Series [N, C, T] as float32 [N, C, length]: cut at `length`, or NaN-padded at the end."""
+    x = x[..., :length].astype(np.float32)
+    return np.pad(x, ((0, 0), (0, 0), (0, length - x.shape[-1])), constant_values=np.nan)
 
 
 def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=()) -> Splits:
@@ -164,12 +158,8 @@ def load_ucr(cfg: DataConfig) -> Splits:
         test = (test[0], None)
     if test is not None and test[0].shape[-1] != x.shape[-1]:
         width = max(test[0].shape[-1], x.shape[-1])
-        x, test = _pad_to(x, width), (_pad_to(test[0], width), test[1])
+        x, test = cut_or_pad(x, width), (cut_or_pad(test[0], width), test[1])
     return own_or_fixed_split(x, y, test, cfg, f"ucr ({path})", names or ())
-
-
-def _pad_to(x: np.ndarray, width: int) -> np.ndarray:
-    return np.pad(x, ((0, 0), (0, 0), (0, width - x.shape[-1])), constant_values=np.nan)
 
 
 @DATASETS.register("series-table")
