@@ -149,7 +149,6 @@ class TextIds:
 
     tok: Tokenizer
     length: int
-    kind: str = "text"
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -159,15 +158,10 @@ class TextIds:
         return pad_ids(self.tok, [self.tok.encode(text).ids], self.length)[0]
 
 
-def _streamed(docs: LineDocs | ListDocs, rows: np.ndarray) -> Iterator[str]:
+def _chunks(docs: LineDocs | ListDocs, rows: np.ndarray) -> Iterator[list[str]]:
+    """The texts of `rows`, in order, `CHUNK` documents at a time."""
     for lo in range(0, len(rows), CHUNK):
-        yield from docs.texts(rows[lo : lo + CHUNK])
-
-
-def _token_counts(tok: Tokenizer, docs: LineDocs | ListDocs, rows: np.ndarray) -> np.ndarray:
-    counts = [[len(e.ids) for e in tok.encode_batch(docs.texts(rows[lo : lo + CHUNK]))]
-              for lo in range(0, len(rows), CHUNK)]  # fmt: skip
-    return np.concatenate([np.asarray(c, dtype=np.int64) for c in counts]) if counts else np.zeros(0, np.int64)
+        yield docs.texts(rows[lo : lo + CHUNK])
 
 
 def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Tokenizer:
@@ -246,8 +240,8 @@ def text_splits(
     tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)
     tr, te = rng.permutation(tr), rng.permutation(te)
-    tok = build_vocabulary(_streamed(docs, rows[tr]), cfg)
-    counts = _token_counts(tok, docs, rows)
+    tok = build_vocabulary((text for chunk in _chunks(docs, rows[tr]) for text in chunk), cfg)
+    counts = np.fromiter((len(e.ids) for chunk in _chunks(docs, rows) for e in tok.encode_batch(chunk)), np.int64)
     notes = [f"skipped {len(bad)} empty rows"] if len(bad) else []
     if cfg.max_length is not None:
         long = np.flatnonzero(counts > cfg.max_length)
