@@ -14,14 +14,15 @@ ON_DEMAND_RUN = ["train.steps=4", "train.batch_size=32", "train.progress=false",
                  "image.patch_size=4"]  # fmt: skip
 
 
-def pretrain_on_demand(data: Path, run: Path) -> dict:
+def pretrain_on_demand(data: Path, run: Path, *overrides: str) -> dict:
     """`maskfuse pretrain` of a small MAE on digits read on demand by one worker, then
     `maskfuse evaluate --protocol knn`: its eval.json, checked to hold all 360 test rows."""
     import json
 
     from maskfuse.cli import main
 
-    assert main(["pretrain", "--recipe", "mae", "--data", str(data), "--out", str(run), *ON_DEMAND_RUN]) == 0
+    args = ["pretrain", "--recipe", "mae", "--data", str(data), "--out", str(run), *ON_DEMAND_RUN, *overrides]
+    assert main(args) == 0
     assert main(["evaluate", str(run), "--protocol", "knn"]) == 0
     report = json.loads((run / "eval.json").read_text())
     assert report["test_rows"] == 360

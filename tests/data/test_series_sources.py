@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from maskfuse.config import resolve
-from maskfuse.data import data_overrides, load_data
+from maskfuse.data import data_overrides, load_data, resident
+from maskfuse.data.arrays import ArrayRows
 from maskfuse.errors import DataError
 from tests.conftest import ucr_file
 
@@ -145,3 +146,26 @@ def test_a_table_without_a_named_source_says_so(tmp_path):
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="digits is built in and reads no file.*set data.name"):
         load_data(cfg_for(tmp_path / "t.csv"))
+
+
+def test_wide_table_read_by_row_equals_the_held_table(tmp_path):
+    gun = np.loadtxt(ucr_file("GunPoint"))
+    lines = ["kind," + ",".join(f"t{i}" for i in range(150))]
+    for i, row in enumerate(gun):
+        cells = [f"{v:.6f}" for v in row[1 : 151 - i % 5]] + [""] * (i % 5)  # shorter series end in empty cells
+        if i == 11:
+            cells[20] = ""  # a gap before the end: a bad series
+        lines.append(("gun," if row[0] == 1 else "point,") + ",".join(cells))
+    (tmp_path / "wide.csv").write_text("\n".join(lines) + "\n")
+    settings = ["data.name=series-table", "data.label_column=kind", "data.on_error=skip"]
+    held = load_data(cfg_for(tmp_path / "wide.csv", *settings))
+    lazy = load_data(cfg_for(tmp_path / "wide.csv", *settings, "data.memory_mb=0"))
+    assert isinstance(lazy.train, ArrayRows) and "encoded 50 series into" in lazy.notes[0]
+    assert lazy.spec == held.spec and held.notes == lazy.notes[1:] == ["skipped 1 bad train series"]
+    whole = resident(lazy, len(lazy.train))
+    for a, b in ((whole.train, held.train), (whole.test, held.test)):
+        torch.testing.assert_close(a.inputs, b.inputs, equal_nan=True, rtol=0, atol=0)
+        assert a.labels.tolist() == b.labels.tolist()
+    assert int(torch.isnan(held.train.inputs[:, 0, -1]).sum()) > 0  # NaN padding kept
+    with pytest.raises(DataError, match=r"wide.csv, series 11: has a missing value \(NaN\) at step 20"):
+        load_data(cfg_for(tmp_path / "wide.csv", "data.name=series-table", "data.label_column=kind"))

@@ -1,12 +1,19 @@
+import gzip
+import pickle
+
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_digits, load_wine
 
-from maskfuse.config import resolve
-from maskfuse.data import data_overrides, load_data
+from maskfuse import cli, load
+from maskfuse.cli import main
+from maskfuse.config import DataConfig, resolve
+from maskfuse.data import data_overrides, load_data, resident
+from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.data.base import split_indices
 from maskfuse.errors import DataError
+from tests.conftest import pretrain_on_demand
 
 
 def cfg_for(path, *extra):
@@ -93,3 +100,43 @@ def test_parquet_tables_read_the_same(tmp_path):
     pq.write_table(pa.table(cols), tmp_path / "w.parquet")
     s = load_data(cfg_for(tmp_path / "w.parquet"))
     assert s.spec.shape == (13,) and len(s.train) + len(s.test) == 178
+
+
+def test_a_table_read_by_row_equals_the_held_table(tmp_path):
+    bunch = load_wine()
+    rng = np.random.default_rng(0)
+    lines = ["cultivar,region," + ",".join(bunch.feature_names)]
+    for i in rng.integers(0, 178, 9_000):  # 9,000 rows: three chunks of the file
+        lines.append(f"c{bunch.target[i]},{rng.choice(['north', 'south', ''])}," + ",".join(map(str, bunch.data[i])))
+    with gzip.open(tmp_path / "wines.csv.gz", "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    held = load_data(cfg_for(tmp_path / "wines.csv.gz", "data.label_column=cultivar"))
+    lazy = load_data(cfg_for(tmp_path / "wines.csv.gz", "data.label_column=cultivar", "data.memory_mb=0"))
+    assert isinstance(held.train.inputs, torch.Tensor) and isinstance(lazy.train, ArrayRows)
+    assert isinstance(lazy.train.array, MappedArray) and len(pickle.dumps(lazy.train)) < 200_000  # rows, not data
+    assert lazy.spec == held.spec and "encoded 9000 rows into" in lazy.notes[0]
+    assert lazy.spec.meta["encoding"]["categories"]["region"] == ["north", "south"]
+    batch = lazy.train.batch(torch.tensor([7, 0, 5000]))
+    torch.testing.assert_close(batch["table"], held.train.inputs[[7, 0, 5000]], equal_nan=True, rtol=0, atol=0)
+    assert batch["label"].tolist() == held.train.labels[[7, 0, 5000]].tolist()
+    whole = resident(lazy, len(lazy.train))
+    torch.testing.assert_close(whole.test.inputs, held.test.inputs, equal_nan=True, rtol=0, atol=0)
+    capped = load_data(cfg_for(tmp_path / "wines.csv.gz", "data.label_column=cultivar", "data.memory_mb=0",
+                               "data.max_train=100"))  # fmt: skip
+    assert isinstance(capped.train, ArrayRows) and len(capped.train) == 100
+
+
+def test_cli_pretrains_evaluates_and_embeds_a_table_read_by_row(tmp_path, monkeypatch):
+    d = load_digits()
+    lines = [",".join([f"p{j}" for j in range(64)] + ["label"])]
+    lines += [",".join([*map(str, d.data[i].astype(int)), str(d.target[i])]) for i in range(len(d.target))]
+    (tmp_path / "digits.csv").write_text("\n".join(lines) + "\n")
+    run = tmp_path / "run"
+    report = pretrain_on_demand(tmp_path / "digits.csv", run, "data.name=table")  # read by row (data.memory_mb=0)
+    assert report["results"]["pretrained"]["knn"]["top1"] > 0.5
+    monkeypatch.setattr(cli, "EMBED_CHUNK", 500)
+    out = tmp_path / "e.npy"
+    assert main(["embed", str(run), "--data", str(tmp_path / "digits.csv"), "--out", str(out)]) == 0
+    held = load_data(DataConfig(name="table", path=str(tmp_path / "digits.csv")))
+    expected = load(run).embed(torch.cat([held.train.inputs, held.test.inputs]))
+    np.testing.assert_allclose(np.load(out), expected, rtol=1e-5, atol=1e-5)

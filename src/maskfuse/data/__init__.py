@@ -22,6 +22,7 @@ from maskfuse.data import (  # noqa: F401
     manifest,
     npz,
     series_npz,
+    series_table,
     shards,
     tabular,
     text,

@@ -110,9 +110,8 @@ def _inflated(archive, info, path: Path, key: str, memory_mb: float, notes: list
         order = "F" if fortran else "C"
         if nbytes <= memory_mb * 2**20:
             return np.frombuffer(stream.read(nbytes), dtype, math.prod(shape)).reshape(shape, order=order)
-        fd, name = tempfile.mkstemp(prefix="maskfuse-", suffix=".npy")
-        atexit.register(_remove, name)
-        with os.fdopen(fd, "wb") as out:
+        name = temp_file(".npy")
+        with open(name, "wb") as out:
             while chunk := stream.read(2**24):
                 out.write(chunk)
     notes.append(f"'{key}' is compressed: inflated {nbytes / 2**20:.0f} MiB into {name} to read it by row "
@@ -120,9 +119,55 @@ def _inflated(archive, info, path: Path, key: str, memory_mb: float, notes: list
     return MappedArray(Path(name), 0, dtype, tuple(shape), fortran)
 
 
-def _remove(name: str) -> None:
+def temp_file(suffix: str) -> Path:
+    """A new empty temporary file, removed when the process exits."""
+    fd, name = tempfile.mkstemp(prefix="maskfuse-", suffix=suffix)
+    os.close(fd)
+    atexit.register(_remove, name)
+    return Path(name)
+
+
+def _remove(name: Path) -> None:
     with contextlib.suppress(OSError):
         os.remove(name)
+
+
+class RowSink:
+    """Float32 rows appended a block at a time, held while they fit in `memory_mb` MiB and
+    spilled to a temporary file once they do not."""
+
+    def __init__(self, width: int, memory_mb: float) -> None:
+        self.width, self.limit = width, memory_mb * 2**20
+        self.rows, self.blocks, self.path, self.file = 0, [], None, None
+
+    def add(self, block: np.ndarray) -> None:
+        self.rows += len(block)
+        if self.file is None and self.rows * 4 * self.width > self.limit:
+            self.path = temp_file(".f32")
+            self.file = open(self.path, "wb")  # noqa: SIM115 -- written block by block, closed by finish
+            for held in self.blocks:
+                self.file.write(held.tobytes())
+            self.blocks = []
+        if self.file is None:
+            self.blocks.append(block)
+        else:
+            self.file.write(np.ascontiguousarray(block, np.float32).tobytes())
+
+    def finish(self) -> tuple[np.ndarray, MappedArray | None]:
+        """Every row [N, width], writable: in memory, or a map of the file returned with the
+        `MappedArray` that reads it back."""
+        if self.file is None:
+            return np.concatenate(self.blocks) if self.blocks else np.empty((0, self.width), np.float32), None
+        self.file.close()
+        shape = (self.rows, self.width)
+        return np.memmap(self.path, np.float32, "r+", shape=shape), MappedArray(
+            self.path, 0, np.dtype(np.float32), shape
+        )
+
+
+def as_float32(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Stored rows that need no conversion but the dtype (an `ArrayRows` converter)."""
+    return values.astype(np.float32, copy=False)
 
 
 @dataclass

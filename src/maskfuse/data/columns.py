@@ -1,5 +1,6 @@
 """Read CSV and Parquet files as named columns, with errors that name the file, row and column.
 
+`TableFile` streams a table a chunk of rows at a time; `read_columns` reads it whole.
 CSV goes through Python's csv module (no pandas dependency); Parquet through pyarrow
 (the `parquet` extra). Row numbers in messages are the CSV line numbers (header = 1),
 or 0-based row indices for Parquet.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ import numpy as np
 from maskfuse.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
+CHUNK_ROWS = 4096  # rows read at a time when a table is streamed
 
 
 class Columns:
@@ -39,6 +43,11 @@ class Columns:
         if name not in self.data:
             raise DataError(f"{self.path}: no column '{name}' ({what}); columns: {', '.join(self.names)}")
         return self.data[name]
+
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[dict[str, list]]:
+        """The rows in order, `rows` at a time, like `TableFile.chunks`."""
+        for lo in range(0, len(self), rows):
+            yield {name: col[lo : lo + rows].tolist() for name, col in self.data.items()}
 
     def numeric(self, name: str) -> np.ndarray:
         """Column `name` as float64, missing cells as NaN; a non-number names its row."""
@@ -63,54 +72,91 @@ def to_float(cell, where) -> float:
         raise DataError(f"{where()}: expected a number, got {text!r}") from None
 
 
+class TableFile:
+    """A .csv / .tsv (optionally .gz / .bz2) or .parquet table, read `CHUNK_ROWS` rows at
+    a time: only the header is held, so a table of any length can be streamed."""
+
+    def __init__(self, path: Path) -> None:
+        suffixes = [s.lower() for s in path.suffixes]
+        packed = suffixes[-1] if suffixes and suffixes[-1] in (".gz", ".bz2") else None
+        suffix = suffixes[-2] if packed and len(suffixes) > 1 else path.suffix.lower()
+        if suffix not in (".csv", ".tsv", ".txt", ".parquet"):
+            raise DataError(f"{path}: expected a .csv, .tsv or .parquet file (.csv and .tsv may be .gz or .bz2)")
+        self.path, self.packed, self.parquet = path, packed, suffix == ".parquet"
+        self.delimiter = "\t" if suffix == ".tsv" else ","
+        self.first_row = 0 if self.parquet else 2
+        self.names = self._parquet_file().schema_arrow.names if self.parquet else self._csv_header()
+
+    def row_name(self, i: int) -> str:
+        return f"{self.path}, row {i + self.first_row}"
+
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[dict[str, list]]:
+        """The table's rows in order, `rows` at a time, as column name -> cells (None = missing)."""
+        return self._parquet_chunks(rows) if self.parquet else self._csv_chunks(rows)
+
+    def _open_csv(self):
+        opener = {None: open, ".gz": gzip.open, ".bz2": bz2.open}[self.packed]
+        return opener(self.path, "rt", newline="", encoding="utf-8")
+
+    def _csv_header(self) -> list[str]:
+        try:
+            with self._open_csv() as f:
+                first = next(csv.reader(f, delimiter=self.delimiter), None)
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
+            raise DataError(f"{self.path}: cannot read as CSV ({err})") from err
+        if first is None:
+            raise DataError(f"{self.path}: empty file; expected a header row and data rows")
+        header = [h.strip() for h in first]
+        if len(set(header)) != len(header):
+            raise DataError(f"{self.path}: repeated column names in the header {header}")
+        return header
+
+    def _csv_chunks(self, rows: int) -> Iterator[dict[str, list]]:
+        width, done = len(self.names), 0
+        try:
+            with self._open_csv() as f:
+                reader = csv.reader(f, delimiter=self.delimiter)
+                next(reader)
+                while block := list(itertools.islice(reader, rows)):
+                    for i, row in enumerate(block):
+                        if len(row) != width:
+                            raise DataError(f"{self.row_name(done + i)}: {len(row)} cells, the header has {width}")
+                    cells = [[None if c.strip().lower() in MISSING else c.strip() for c in row] for row in block]
+                    yield {name: [r[j] for r in cells] for j, name in enumerate(self.names)}
+                    done += len(block)
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
+            raise DataError(f"{self.path}: cannot read as CSV after row {done + 1} ({err})") from err
+
+    def _parquet_file(self):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as err:
+            raise DataError(f"{self.path}: reading Parquet needs pyarrow: pip install 'maskfuse[parquet]'") from err
+        try:
+            return pq.ParquetFile(self.path)
+        except Exception as err:  # pyarrow raises several types for corrupt files
+            raise DataError(f"{self.path}: not a readable Parquet file ({err})") from err
+
+    def _parquet_chunks(self, rows: int) -> Iterator[dict[str, list]]:
+        try:
+            for batch in self._parquet_file().iter_batches(batch_size=rows):
+                yield {name: batch.column(j).to_pylist() for j, name in enumerate(batch.schema.names)}
+        except DataError:
+            raise
+        except Exception as err:
+            raise DataError(f"{self.path}: not a readable Parquet file ({err})") from err
+
+
 def read_columns(path: Path) -> Columns:
-    """A .csv / .tsv or .parquet file as `Columns`."""
-    suffixes = [s.lower() for s in path.suffixes]
-    packed = suffixes[-1] if suffixes and suffixes[-1] in (".gz", ".bz2") else None
-    suffix = suffixes[-2] if packed and len(suffixes) > 1 else path.suffix.lower()
-    if suffix == ".parquet":
-        return _parquet(path)
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _csv(path, "\t" if suffix == ".tsv" else ",", packed)
-    raise DataError(f"{path}: expected a .csv, .tsv or .parquet file (.csv and .tsv may be .gz or .bz2)")
-
-
-def _csv(path: Path, delimiter: str, packed: str | None = None) -> Columns:
-    opener = {None: open, ".gz": gzip.open, ".bz2": bz2.open}[packed]
-    try:
-        with opener(path, "rt", newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f, delimiter=delimiter))
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"{path}: cannot read as CSV ({err})") from err
-    if not rows:
-        raise DataError(f"{path}: empty file; expected a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        raise DataError(f"{path}: repeated column names in the header {header}")
-    body = rows[1:]
-    for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(f"{path}, row {i + 2}: {len(row)} cells, the header has {len(header)}")
+    """A .csv / .tsv or .parquet file read whole as `Columns`."""
+    table = TableFile(path)
+    parts: dict[str, list] = {name: [] for name in table.names}
+    for chunk in table.chunks():
+        for name, cells in chunk.items():
+            parts[name].extend(cells)
     data = {}
-    for j, name in enumerate(header):
-        col = np.empty(len(body), dtype=object)
-        col[:] = [None if r[j].strip().lower() in MISSING else r[j].strip() for r in body]
+    for name, cells in parts.items():
+        col = np.empty(len(cells), dtype=object)
+        col[:] = cells
         data[name] = col
-    return Columns(path, data, first_row=2)
-
-
-def _parquet(path: Path) -> Columns:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as err:
-        raise DataError(f"{path}: reading Parquet needs pyarrow: pip install 'maskfuse[parquet]'") from err
-    try:
-        table = pq.read_table(path)
-    except Exception as err:  # pyarrow raises several types for corrupt files
-        raise DataError(f"{path}: not a readable Parquet file ({err})") from err
-    data = {}
-    for name in table.column_names:
-        col = np.empty(table.num_rows, dtype=object)
-        col[:] = table.column(name).to_pylist()
-        data[name] = col
-    return Columns(path, data, first_row=0)
+    return Columns(path, data, table.first_row)

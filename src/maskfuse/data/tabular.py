@@ -5,6 +5,11 @@ Column kinds are inferred (numeric when every present cell parses as a number) a
 be forced with data.categorical / data.numeric. Categories and the robust scaling are
 fitted on the training split only; a category the training split never saw is an error
 naming its row and column (or the row is skipped, with data.on_error=skip).
+
+A file is streamed once, a chunk of rows at a time, into one float32 array
+(`table_encoding`): the cells are never held. That array is held when it fits in
+data.memory_mb, else it lives in a temporary file and batches read their rows from it
+(`arrays.ArrayRows`); its scaling is then fitted on up to STAT_ROWS training rows.
 """
 
 from __future__ import annotations
@@ -14,103 +19,58 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_wine
 
 from maskfuse.config import DataConfig
+from maskfuse.data.arrays import ArrayRows, as_float32
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
-from maskfuse.data.columns import Columns, read_columns, to_float
-from maskfuse.data.timeseries import encode_labels
+from maskfuse.data.columns import Columns, TableFile
+from maskfuse.data.table_encoding import Table, encode_table, robust_scaling, training_categories
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
-
-def _is_number(cell) -> bool:
-    try:
-        to_float(cell, lambda: "")
-        return True
-    except DataError:
-        return False
+STAT_ROWS = 1 << 18  # training rows the robust scaling of a table read by row is fitted on
 
 
-def column_kinds(cols: Columns, features: list[str], cfg: DataConfig) -> list[str]:
-    for name in (*cfg.categorical, *cfg.numeric):
-        if name not in features:
-            raise DataError(f"{cols.path}: data.categorical / data.numeric name '{name}', not a feature column")
-    kinds = []
-    for name in features:
-        if name in cfg.categorical:
-            kinds.append("categorical")
-        elif name in cfg.numeric or all(_is_number(c) for c in cols.data[name] if c is not None):
-            kinds.append("numeric")
-        else:
-            kinds.append("categorical")
-    return kinds
-
-
-def table_splits(cols: Columns, cfg: DataConfig, source: str) -> Splits:
+def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
+    """The table encoded in one pass (`encode_table`), split, its categories fitted on the
+    training rows; held in memory when it fits in data.memory_mb, else read by row from
+    the temporary file it was encoded into."""
     label = cfg.label_column
-    if label is not None and label not in cols.names:
+    if label is not None and label not in table.names:
         raise DataError(
-            f"{cols.path}: no label column '{label}'; columns: {', '.join(cols.names)} "
+            f"{table.path}: no label column '{label}'; columns: {', '.join(table.names)} "
             "(set data.label_column to one of them, or null for an unlabeled table)"
         )
-    features = [n for n in cols.names if n != label]
+    features = [n for n in table.names if n != label]
     if not features:
-        raise DataError(f"{cols.path}: no feature columns besides the label")
-    kinds = column_kinds(cols, features, cfg)
-    y, class_names = (None, ())
-    if label is not None:
-        raw = cols.data[label]
-        blank = [i for i, v in enumerate(raw) if v is None]
-        if blank:
-            raise DataError(f"{cols.row_name(blank[0])}: missing label in column '{label}'")
-        y, class_names = encode_labels(raw, str(cols.path))
-    tr, te = split_indices(len(cols), y, cfg.test_fraction, cfg.split_seed)
+        raise DataError(f"{table.path}: no feature columns besides the label")
+    enc = encode_table(table, features, label, cfg)
+    y, rows = enc.y, len(enc.x)
+    tr, te = split_indices(rows, y, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)  # sources often come sorted: keep caps fair
     tr, te = rng.permutation(tr), rng.permutation(te)
-    x = np.full((len(cols), len(features)), np.nan, dtype=np.float32)
-    categories: dict[str, list[str]] = {}
-    bad_rows: set[int] = set()
-    for j, (name, kind) in enumerate(zip(features, kinds)):
-        if kind == "numeric":
-            x[:, j] = cols.numeric(name)
-            continue
-        cells = cols.data[name]
-        seen = sorted({str(cells[i]) for i in tr if cells[i] is not None})
-        categories[name] = seen
-        index = {c: k for k, c in enumerate(seen)}
-        for i, cell in enumerate(cells):
-            if cell is None:
-                continue
-            if str(cell) not in index:
-                if cfg.on_error != "skip":
-                    raise DataError(
-                        f"{cols.row_name(i)}, column '{name}': category {str(cell)!r} never occurs in the "
-                        f"training split (known: {seen[:8]}); data.on_error=skip drops such rows"
-                    )
-                bad_rows.add(i)
-                continue
-            x[i, j] = index[str(cell)]
-    notes = [f"skipped {len(bad_rows)} test rows with categories unseen in training"] if bad_rows else []
-    te = np.asarray([i for i in te if i not in bad_rows], dtype=np.int64)
-    if np.isinf(x).any():
-        i, j = map(int, np.argwhere(np.isinf(x))[0])
-        raise DataError(f"{cols.row_name(i)}, column '{features[j]}': infinite value")
-    center, scale = [], []
-    for j, kind in enumerate(kinds):
-        col = x[tr, j]
-        col = col[~np.isnan(col)]
-        if kind == "categorical" or len(col) == 0:
-            center.append(0.0)
-            scale.append(1.0)
-            continue
-        q25, med, q75 = np.percentile(col, [25, 50, 75])
-        spread = q75 - q25 if q75 > q25 else (col.std() if col.std() > 0 else 1.0)
-        center.append(float(med))
-        scale.append(float(spread))
-    meta = {"encoding": {"columns": features, "kinds": kinds, "categories": categories},
+    train = np.zeros(rows, bool)
+    train[tr] = True
+    categories, unseen = training_categories(enc.x, enc.found, train, table, features, cfg.on_error == "skip")
+    notes = [f"skipped {int(unseen.sum())} test rows with categories unseen in training"] if unseen.any() else []
+    te = te[~unseen[te]]
+    held = enc.mapped is None
+    fit_rows = tr if held else np.sort(tr)[np.linspace(0, len(tr) - 1, min(len(tr), STAT_ROWS)).astype(np.int64)]
+    center, scale = robust_scaling(enc.x, enc.kinds, fit_rows)
+    if not held:
+        enc.x.flush()
+        notes.append(
+            f"encoded {rows} rows into {enc.mapped.path} ({enc.x.nbytes / 2**20:.0f} MiB, over data.memory_mb) "
+            f"to read them by row; scaling fitted on {len(fit_rows)} training rows"
+        )
+    meta = {"encoding": {"columns": features, "kinds": enc.kinds, "categories": categories},
             "center": center, "scale": scale}  # fmt: skip
-    spec = DataSpec("table", (len(features),), (0.0,), (1.0,), len(class_names) or None, class_names, meta)
+    names = enc.class_names
+    spec = DataSpec("table", (len(features),), (0.0,), (1.0,), len(names) or None, names, meta)
 
-    def wrap(idx: np.ndarray) -> ArrayDataset:
-        return ArrayDataset(torch.as_tensor(x[idx]), None if y is None else torch.as_tensor(y[idx]), "table")
+    def wrap(idx: np.ndarray) -> ArrayDataset | ArrayRows:
+        labels = None if y is None else torch.as_tensor(y[idx])
+        if held:
+            return ArrayDataset(torch.as_tensor(enc.x[idx]), labels, "table")
+        return ArrayRows(enc.mapped, idx, as_float32, (len(features),), "table", labels)
 
     return Splits(wrap(tr), wrap(te), spec, source, notes)
 
@@ -119,7 +79,7 @@ def table_splits(cols: Columns, cfg: DataConfig, source: str) -> Splits:
 def load_table(cfg: DataConfig) -> Splits:
     """A CSV / Parquet table: one row per sample, data.label_column holds the label."""
     path = source_path(cfg.path, "CSV or Parquet table", "table", folder=False)
-    return table_splits(read_columns(path), cfg, f"table ({path})")
+    return table_splits(TableFile(path), cfg, f"table ({path})")
 
 
 def _sklearn(bunch, cfg: DataConfig, name: str) -> Splits:

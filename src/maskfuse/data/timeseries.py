@@ -1,18 +1,22 @@
-"""Time series sources: wide or long CSV / Parquet tables and UCR / UEA files.
+"""Time series splits, and UCR / UEA files.
 
-Every source here ends in `series_splits`, which checks the values, pads shorter series
-at the end with NaN (the tokenizer's validity convention) and computes the spec. NPZ
-archives, which can be read by row, have their own module, `series_npz`.
+Series held in memory end in `series_splits`, which checks the values, pads shorter
+series at the end with NaN (the tokenizer's validity convention) and computes the spec.
+Series stored in an array that is read by row (an .npz archive, `series_npz`; a wide
+table, `series_table`) end in `series_rows`, which does the same batch by batch.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
+from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, class_count, input_stats, source_path, split_indices
-from maskfuse.data.columns import read_columns
+from maskfuse.data.ondemand import settle
 from maskfuse.data.ucr import read_ucr
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -92,6 +96,62 @@ def series_splits(
     return Splits(wrap(tr_x, tr_y), wrap(te_x, te_y), spec, source, notes)
 
 
+CHECK_ROWS = 4096  # rows read at a time by the data.on_error=skip pass of stored series
+
+
+@dataclass
+class SeriesValues:
+    """Stored series rows ([n, C, T] or [n, T]) -> float32 [n, C, length], cut or NaN-padded
+    at the end and checked; a bad row is named by its index in the store, after `where`."""
+
+    where: str
+    length: int
+
+    def shaped(self, values: np.ndarray) -> np.ndarray:
+        return cut_or_pad(values[:, None] if values.ndim == 2 else values, self.length)
+
+    def __call__(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        x = self.shaped(values)
+        check_series(x, self.where, skip=False, rows=rows)
+        return x
+
+
+def good_rows(x: MappedArray | np.ndarray, rows: np.ndarray, convert: SeriesValues) -> np.ndarray:
+    """The rows that pass `check_series`, read `CHECK_ROWS` at a time (data.on_error=skip)."""
+    good = []
+    for lo in range(0, len(rows), CHECK_ROWS):
+        part = np.sort(rows[lo : lo + CHECK_ROWS])
+        good.append(part[check_series(convert.shaped(x[part]), "", skip=True)])
+    return np.concatenate(good) if good else np.zeros(0, np.int64)
+
+
+Stored = tuple[MappedArray | np.ndarray, np.ndarray, np.ndarray | None, str]  # (array, rows, labels, where)
+
+
+def series_rows(
+    split: dict[str, Stored], shape: tuple[int, int], cfg: DataConfig, source: str, notes: list[str], class_names=()
+) -> Splits:
+    """Train and test series read by row from stored arrays: `split` maps "train" and "test"
+    to (array [N, C, T] or [N, T], the split's rows, labels over all N or None, the name
+    errors give the array). Each split is checked (data.on_error=skip drops bad rows first),
+    shuffled once by data.split_seed (stores often come sorted by class, and data.max_train
+    keeps the first rows) and settled by `ondemand.settle`; `shape` is (channels, length)."""
+    parts = {}
+    for name, (array, rows, labels, where) in split.items():
+        convert = SeriesValues(where, shape[1])
+        keep = good_rows(array, rows, convert) if cfg.on_error == "skip" else rows
+        if len(keep) < len(rows):
+            notes.append(f"skipped {len(rows) - len(keep)} bad {name} series")
+        keep = np.random.default_rng(cfg.split_seed).permutation(keep)
+        kept_labels = None if labels is None else torch.as_tensor(labels[keep])
+        parts[name] = ArrayRows(array, keep, convert, shape, "timeseries", kept_labels)
+    if not len(parts["train"]):
+        raise DataError(f"{source}: no usable training series")
+    num_classes = class_count(parts["train"].labels, parts["test"].labels)
+    train, test, mean, std = settle(parts["train"], parts["test"], cfg.memory_mb)
+    return Splits(train, test, DataSpec("timeseries", shape, mean, std, num_classes, class_names), source, notes)
+
+
 def cut_or_pad(x: np.ndarray, length: int) -> np.ndarray:
     """Series [N, C, T] as float32 [N, C, length]: cut at `length`, or NaN-padded at the end."""
     x = x[..., :length].astype(np.float32)
@@ -160,61 +220,3 @@ def load_ucr(cfg: DataConfig) -> Splits:
         width = max(test[0].shape[-1], x.shape[-1])
         x, test = cut_or_pad(x, width), (cut_or_pad(test[0], width), test[1])
     return own_or_fixed_split(x, y, test, cfg, f"ucr ({path})", names or ())
-
-
-@DATASETS.register("series-table")
-def load_table(cfg: DataConfig) -> Splits:
-    """CSV or Parquet. Wide form: one row per series, every column but data.label_column is
-    a time step (empty trailing cells = a shorter series). Long form: data.id_column,
-    data.time_column, data.value_column (and data.channel_column) rows."""
-    path = source_path(cfg.path, "CSV or Parquet file", "series-table", folder=False)
-    cols = read_columns(path)
-    label = cfg.label_column if cfg.label_column in cols.names else None
-    if cfg.label_column and label is None and cfg.series_format == "wide":
-        raise DataError(
-            f"{path}: no label column '{cfg.label_column}'; columns: {', '.join(cols.names)} "
-            "(set data.label_column=null for unlabeled series)"
-        )
-    if cfg.series_format == "wide":
-        steps = [n for n in cols.names if n != label]
-        x = np.stack([cols.numeric(n) for n in steps], axis=1)[:, None].astype(np.float32)  # [N, 1, T]
-        raw_y = cols.column(label, "labels") if label else None
-    else:
-        x, raw_y = _long_form(cols, cfg, label)
-    y, names = encode_labels(raw_y, str(path)) if raw_y is not None else (None, ())
-    return own_or_fixed_split(x, y, None, cfg, f"series-table ({path})", names)
-
-
-def _long_form(cols, cfg: DataConfig, label: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-    ids = cols.column(cfg.id_column, "series id")
-    time = cols.numeric(cfg.time_column)
-    value = cols.numeric(cfg.value_column)
-    channel = cols.column(cfg.channel_column, "channel") if cfg.channel_column else np.zeros(len(ids), dtype=object)
-    if np.isnan(time).any():
-        raise DataError(f"{cols.row_name(int(np.argmax(np.isnan(time))))}: missing time in '{cfg.time_column}'")
-    series_ids = list(dict.fromkeys(ids.tolist()))
-    channels = sorted(set(channel.tolist()), key=str)
-    where = {s: i for i, s in enumerate(series_ids)}
-    cpos = {c: i for i, c in enumerate(channels)}
-    rows: dict[tuple, list] = {}
-    for r in range(len(ids)):
-        rows.setdefault((where[ids[r]], cpos[channel[r]]), []).append((time[r], value[r], r))
-    length = max(len(v) for v in rows.values())
-    x = np.full((len(series_ids), len(channels), length), np.nan, dtype=np.float32)
-    for (s, c), points in rows.items():
-        points.sort(key=lambda p: p[0])
-        times = [p[0] for p in points]
-        if len(set(times)) < len(times):
-            dup = next(q for p, q in zip(points, points[1:]) if p[0] == q[0])
-            raise DataError(f"{cols.row_name(dup[2])}: series {series_ids[s]!r} has two values at time {dup[0]}")
-        x[s, c, : len(points)] = [p[1] for p in points]
-    raw_y = None
-    if label is not None:
-        labels = cols.column(label, "labels")
-        raw_y = np.empty(len(series_ids), dtype=object)
-        for r in range(len(ids)):
-            s = where[ids[r]]
-            if raw_y[s] is not None and raw_y[s] != labels[r]:
-                raise DataError(f"{cols.row_name(r)}: series {ids[r]!r} has two labels, {raw_y[s]!r} and {labels[r]!r}")
-            raw_y[s] = labels[r]
-    return x, raw_y
