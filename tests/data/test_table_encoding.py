@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from maskfuse.config import DataConfig
+from maskfuse.data import columns
 from maskfuse.data.arrays import MappedArray, RowSink
 from maskfuse.data.base import split_indices
-from maskfuse.data.columns import CHUNK_ROWS, TableFile
+from maskfuse.data.columns import TableFile
 from maskfuse.data.table_encoding import encode_table, robust_scaling, training_categories
 from maskfuse.data.tabular import table_splits
 from maskfuse.errors import DataError
@@ -50,7 +51,8 @@ def naive_encoding(path, train_rows):
     return x, kinds, categories
 
 
-def test_one_pass_matches_a_cell_by_cell_encoding(tmp_path):
+def test_one_pass_matches_a_cell_by_cell_encoding(tmp_path, monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_CELLS", 5 * 4096)  # 4,096 rows a chunk: 'code' turns categorical late
     mixed_csv(tmp_path / "mixed.csv")
     s = table_splits(TableFile(tmp_path / "mixed.csv"), DataConfig(label_column="label"), "mixed")
     y = np.arange(10_000) % 3
@@ -83,9 +85,11 @@ def test_rows_spill_to_a_file_once_they_outgrow_memory():
     assert len(pickle.dumps(mapped)) < 1000
 
 
-def test_columns_found_categorical_late_are_read_again(tmp_path):
-    mixed_csv(tmp_path / "mixed.csv", rows=CHUNK_ROWS * 2 + 10, late_at=CHUNK_ROWS + 5)
+def test_columns_found_categorical_late_are_read_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_CELLS", 5 * 1000)  # 1,000 rows a chunk
+    mixed_csv(tmp_path / "mixed.csv", rows=2_010, late_at=1_005)
     table = TableFile(tmp_path / "mixed.csv")
+    assert [len(chunk["code"]) for chunk in table.chunks()] == [1000, 1000, 10]
     features = ["code", "odd", "v", "colour"]
     enc = encode_table(table, features, "label", DataConfig(memory_mb=0))
     assert enc.mapped is not None and enc.kinds[0] == "categorical"

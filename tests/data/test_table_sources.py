@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits, load_wine
 from maskfuse import cli, load
 from maskfuse.cli import main
 from maskfuse.config import DataConfig, resolve
-from maskfuse.data import data_overrides, load_data, resident
+from maskfuse.data import columns, data_overrides, load_data, resident
 from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.data.base import split_indices
 from maskfuse.errors import DataError
@@ -102,7 +102,8 @@ def test_parquet_tables_read_the_same(tmp_path):
     assert s.spec.shape == (13,) and len(s.train) + len(s.test) == 178
 
 
-def test_a_table_read_by_row_equals_the_held_table(tmp_path):
+def test_a_table_read_by_row_equals_the_held_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_CELLS", 15 * 4096)  # 4,096 rows a chunk
     bunch = load_wine()
     rng = np.random.default_rng(0)
     lines = ["cultivar,region," + ",".join(bunch.feature_names)]

@@ -20,7 +20,7 @@ import numpy as np
 from maskfuse.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
-CHUNK_ROWS = 4096  # rows read at a time when a table is streamed
+CHUNK_CELLS = 1 << 20  # cells read at a time when a table is streamed (a few tens of MiB as Python objects)
 
 
 class Columns:
@@ -44,8 +44,9 @@ class Columns:
             raise DataError(f"{self.path}: no column '{name}' ({what}); columns: {', '.join(self.names)}")
         return self.data[name]
 
-    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[dict[str, list]]:
-        """The rows in order, `rows` at a time, like `TableFile.chunks`."""
+    def chunks(self) -> Iterator[dict[str, list]]:
+        """The rows in order, a chunk at a time, like `TableFile.chunks`."""
+        rows = chunk_rows(len(self.data))
         for lo in range(0, len(self), rows):
             yield {name: col[lo : lo + rows].tolist() for name, col in self.data.items()}
 
@@ -55,6 +56,16 @@ class Columns:
         for i, cell in enumerate(self.column(name, "numbers")):
             out[i] = to_float(cell, lambda i=i: f"{self.row_name(i)}, column '{name}'")
         return out
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per chunk of a table `width` columns wide."""
+    return max(64, CHUNK_CELLS // max(1, width))
+
+
+def _cells(column: tuple[str, ...]) -> list[str | None]:
+    """CSV cells stripped, a missing-value spelling as None."""
+    return [None if (text := c.strip()).lower() in MISSING else text for c in column]
 
 
 def to_float(cell, where) -> float:
@@ -73,8 +84,8 @@ def to_float(cell, where) -> float:
 
 
 class TableFile:
-    """A .csv / .tsv (optionally .gz / .bz2) or .parquet table, read `CHUNK_ROWS` rows at
-    a time: only the header is held, so a table of any length can be streamed."""
+    """A .csv / .tsv (optionally .gz / .bz2) or .parquet table, read about `CHUNK_CELLS`
+    cells at a time: only the header is held, so a table of any length can be streamed."""
 
     def __init__(self, path: Path) -> None:
         suffixes = [s.lower() for s in path.suffixes]
@@ -90,8 +101,9 @@ class TableFile:
     def row_name(self, i: int) -> str:
         return f"{self.path}, row {i + self.first_row}"
 
-    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[dict[str, list]]:
-        """The table's rows in order, `rows` at a time, as column name -> cells (None = missing)."""
+    def chunks(self) -> Iterator[dict[str, list]]:
+        """The table's rows in order, a chunk at a time, as column name -> cells (None = missing)."""
+        rows = chunk_rows(len(self.names))
         return self._parquet_chunks(rows) if self.parquet else self._csv_chunks(rows)
 
     def _open_csv(self):
@@ -121,8 +133,7 @@ class TableFile:
                     for i, row in enumerate(block):
                         if len(row) != width:
                             raise DataError(f"{self.row_name(done + i)}: {len(row)} cells, the header has {width}")
-                    cells = [[None if c.strip().lower() in MISSING else c.strip() for c in row] for row in block]
-                    yield {name: [r[j] for r in cells] for j, name in enumerate(self.names)}
+                    yield {name: _cells(column) for name, column in zip(self.names, zip(*block))}
                     done += len(block)
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
             raise DataError(f"{self.path}: cannot read as CSV after row {done + 1} ({err})") from err
