@@ -45,8 +45,8 @@ class DataConfig:
     split_seed: int = 0  # seed of that split; fixed so every run evaluates on the same rows
     max_train: int | None = None  # cap on training rows (quick runs and tests)
     max_test: int | None = None  # cap on held-out rows
-    memory_mb: float = 1024  # image / audio files and Hugging Face tables: read once and held decoded when
-    # both splits fit in this many MiB, else decoded batch by batch on demand (0: always on demand)
+    memory_mb: float = 1024  # files, archives, text and tables: read once and held decoded when both
+    # splits fit in this many MiB, else read batch by batch on demand (0: always on demand)
     workers: int = 0  # DataLoader worker processes reading and decoding batches (0: in the training process)
     shuffle_buffer: int = 2000  # webdataset shards: samples held in the shuffle buffer of each reader
     modalities: tuple[str, ...] = ()  # manifest: "column:kind" per modality, kind = image | audio | text |
