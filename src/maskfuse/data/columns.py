@@ -1,15 +1,18 @@
 """Read CSV and Parquet files as named columns, with errors that name the file, row and column.
 
 `TableFile` streams a table a chunk of rows at a time; `read_columns` reads it whole.
-CSV goes through Python's csv module (no pandas dependency); Parquet through pyarrow
-(the `parquet` extra). Row numbers in messages are the CSV line numbers (header = 1),
-or 0-based row indices for Parquet.
+CSV is parsed by pyarrow when it is installed (the `parquet` extra), which also turns
+numeric cells into numbers in C, else by Python's csv module; both give the same cells,
+and the csv module takes over wherever pyarrow stops, to name a bad row. No pandas.
+Parquet goes through pyarrow. Row numbers in messages are the CSV record numbers (header
+= 1), or 0-based row indices for Parquet.
 """
 
 from __future__ import annotations
 
 import bz2
 import csv
+import functools
 import gzip
 import itertools
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from maskfuse.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
 CHUNK_CELLS = 1 << 20  # cells read at a time when a table is streamed (a few tens of MiB as Python objects)
+ARROW_BLOCK = 1 << 22  # bytes of CSV text pyarrow parses at a time
 
 
 class Columns:
@@ -44,11 +48,11 @@ class Columns:
             raise DataError(f"{self.path}: no column '{name}' ({what}); columns: {', '.join(self.names)}")
         return self.data[name]
 
-    def chunks(self) -> Iterator[dict[str, list]]:
+    def chunks(self) -> Iterator[dict[str, ListCells]]:
         """The rows in order, a chunk at a time, like `TableFile.chunks`."""
         rows = chunk_rows(len(self.data))
         for lo in range(0, len(self), rows):
-            yield {name: col[lo : lo + rows].tolist() for name, col in self.data.items()}
+            yield {name: ListCells(col[lo : lo + rows].tolist()) for name, col in self.data.items()}
 
     def numeric(self, name: str) -> np.ndarray:
         """Column `name` as float64, missing cells as NaN; a non-number names its row."""
@@ -58,12 +62,25 @@ class Columns:
         return out
 
 
+def _blank_row(batch) -> bool:
+    """Whether a row of a pyarrow batch is empty in every column: pyarrow reads a blank line
+    that way, where the csv module sees a short row (or it was a row of empty cells)."""
+    import pyarrow.compute as pc
+
+    rows = pc.equal(batch.column(0), "")
+    for j in range(1, batch.num_columns):
+        if not pc.any(rows).as_py():
+            return False
+        rows = pc.and_(rows, pc.equal(batch.column(j), ""))
+    return pc.any(rows).as_py()
+
+
 def chunk_rows(width: int) -> int:
     """Rows per chunk of a table `width` columns wide."""
     return max(64, CHUNK_CELLS // max(1, width))
 
 
-def _cells(column: tuple[str, ...]) -> list[str | None]:
+def _cells(column: tuple[str, ...] | list[str]) -> list[str | None]:
     """CSV cells stripped, a missing-value spelling as None."""
     return [None if (text := c.strip()).lower() in MISSING else text for c in column]
 
@@ -101,8 +118,9 @@ class TableFile:
     def row_name(self, i: int) -> str:
         return f"{self.path}, row {i + self.first_row}"
 
-    def chunks(self) -> Iterator[dict[str, list]]:
-        """The table's rows in order, a chunk at a time, as column name -> cells (None = missing)."""
+    def chunks(self) -> Iterator[dict[str, ListCells | ArrowCells]]:
+        """The table's rows in order, a chunk at a time, as column name -> its cells (`.cells`,
+        None = missing; `.numbers()`, float64 or None when a cell is not a number)."""
         rows = chunk_rows(len(self.names))
         return self._parquet_chunks(rows) if self.parquet else self._csv_chunks(rows)
 
@@ -118,22 +136,59 @@ class TableFile:
             raise DataError(f"{self.path}: cannot read as CSV ({err})") from err
         if first is None:
             raise DataError(f"{self.path}: empty file; expected a header row and data rows")
+        self.raw_names = first
         header = [h.strip() for h in first]
         if len(set(header)) != len(header):
             raise DataError(f"{self.path}: repeated column names in the header {header}")
         return header
 
-    def _csv_chunks(self, rows: int) -> Iterator[dict[str, list]]:
-        width, done = len(self.names), 0
+    def _csv_chunks(self, rows: int) -> Iterator[dict[str, ListCells | ArrowCells]]:
+        """pyarrow's CSV reader when it is installed: it parses in C, and its cells convert to
+        numbers in C. From the first batch pyarrow refuses or reads differently (a blank
+        line), or without pyarrow, Python's csv module, which names the bad row."""
+        done = 0
+        for chunk in self._arrow_chunks():
+            yield chunk
+            done += len(next(iter(chunk.values())))
+        yield from self._python_chunks(rows, done)
+
+    def _arrow_chunks(self) -> Iterator[dict[str, ArrowCells]]:
+        try:
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+        except ImportError:
+            return
+        codec = {None: None, ".gz": "gzip", ".bz2": "bz2"}[self.packed]
+        if codec and not pa.Codec.is_available(codec):
+            return
+        read = pacsv.ReadOptions(block_size=ARROW_BLOCK)
+        parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=False)
+        convert = pacsv.ConvertOptions(column_types=dict.fromkeys(self.raw_names, pa.string()), null_values=[],
+                                       strings_can_be_null=False, quoted_strings_can_be_null=False)  # fmt: skip
+        try:
+            with pa.input_stream(str(self.path), compression=codec) as stream:
+                reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+                if reader.schema.names != self.raw_names:
+                    return
+                for batch in reader:
+                    if _blank_row(batch):
+                        return
+                    yield {name: ArrowCells(batch.column(j)) for j, name in enumerate(self.names)}
+        except (pa.ArrowException, OSError):
+            return  # the Python reader takes over at the first record not yielded, and names what is wrong
+
+    def _python_chunks(self, rows: int, skip: int) -> Iterator[dict[str, ListCells]]:
+        width, done = len(self.names), skip
         try:
             with self._open_csv() as f:
                 reader = csv.reader(f, delimiter=self.delimiter)
-                next(reader)
+                for _ in itertools.islice(reader, skip + 1):  # the header, and the records already read
+                    pass
                 while block := list(itertools.islice(reader, rows)):
                     for i, row in enumerate(block):
                         if len(row) != width:
                             raise DataError(f"{self.row_name(done + i)}: {len(row)} cells, the header has {width}")
-                    yield {name: _cells(column) for name, column in zip(self.names, zip(*block))}
+                    yield {name: ListCells(_cells(column)) for name, column in zip(self.names, zip(*block))}
                     done += len(block)
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
             raise DataError(f"{self.path}: cannot read as CSV after row {done + 1} ({err})") from err
@@ -148,14 +203,62 @@ class TableFile:
         except Exception as err:  # pyarrow raises several types for corrupt files
             raise DataError(f"{self.path}: not a readable Parquet file ({err})") from err
 
-    def _parquet_chunks(self, rows: int) -> Iterator[dict[str, list]]:
+    def _parquet_chunks(self, rows: int) -> Iterator[dict[str, ListCells]]:
         try:
             for batch in self._parquet_file().iter_batches(batch_size=rows):
-                yield {name: batch.column(j).to_pylist() for j, name in enumerate(batch.schema.names)}
+                yield {name: ListCells(batch.column(j).to_pylist()) for j, name in enumerate(batch.schema.names)}
         except DataError:
             raise
         except Exception as err:
             raise DataError(f"{self.path}: not a readable Parquet file ({err})") from err
+
+
+class ListCells:
+    """One column of a chunk as Python cells (None = missing)."""
+
+    def __init__(self, cells: list) -> None:
+        self.cells = cells
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def numbers(self) -> np.ndarray | None:
+        """The cells as float64 (NaN if missing), or None when one is not a number."""
+        try:
+            return np.array([np.nan if c is None else float(c) for c in self.cells], dtype=np.float64)
+        except (ValueError, TypeError):  # a missing spelling float() does not know, or not a number
+            pass
+        try:
+            return np.array([to_float(c, str) for c in self.cells], dtype=np.float64)
+        except DataError:
+            return None
+
+
+class ArrowCells:
+    """One column of a CSV chunk parsed by pyarrow, kept as raw strings: numbers convert in
+    C; anything pyarrow will not convert goes through `ListCells`, so both agree."""
+
+    def __init__(self, array) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @functools.cached_property
+    def cells(self) -> list[str | None]:
+        return _cells(self.array.to_pylist())
+
+    def numbers(self) -> np.ndarray | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # exact missing spellings become nulls; a padded one (" NA ") fails the cast and takes the slow path
+        missing = pc.is_in(pc.ascii_lower(self.array), value_set=pa.array(sorted(MISSING)))
+        try:
+            values = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), self.array), pa.float64())
+        except pa.ArrowInvalid:  # not a number to pyarrow: padded, "1_000", non-ASCII digits, or text
+            return ListCells(self.cells).numbers()
+        return values.to_numpy(zero_copy_only=False)
 
 
 def read_columns(path: Path) -> Columns:
@@ -164,7 +267,7 @@ def read_columns(path: Path) -> Columns:
     parts: dict[str, list] = {name: [] for name in table.names}
     for chunk in table.chunks():
         for name, cells in chunk.items():
-            parts[name].extend(cells)
+            parts[name].extend(cells.cells)
     data = {}
     for name, cells in parts.items():
         col = np.empty(len(cells), dtype=object)

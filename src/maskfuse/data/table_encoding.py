@@ -17,7 +17,7 @@ import numpy as np
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray, RowSink
-from maskfuse.data.columns import Columns, TableFile, to_float
+from maskfuse.data.columns import ArrowCells, Columns, ListCells, TableFile, to_float
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 
@@ -38,22 +38,14 @@ class Encoded:
     class_names: tuple[str, ...]
 
 
-def _numbers(cells: list, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
-    """Cells as float64 (NaN if missing), or None when one of them is not a number (an
-    error naming it, by `where(i)`, when the column is `forced` numeric)."""
-    try:
-        return np.array([np.nan if c is None else float(c) for c in cells], dtype=np.float64)
-    except (ValueError, TypeError):  # a missing spelling float() does not know, or not a number
-        pass
-    out = np.empty(len(cells))
-    for i, cell in enumerate(cells):
-        try:
-            out[i] = to_float(cell, lambda i=i: where(i))
-        except DataError:
-            if forced:
-                raise
-            return None
-    return out
+def _numbers(column: ListCells | ArrowCells, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
+    """A chunk's column as float64 (NaN if missing), or None when one of its cells is not a
+    number (an error naming it, by `where(i)`, when the column is `forced` numeric)."""
+    numbers = column.numbers()
+    if numbers is None and forced:
+        for i, cell in enumerate(column.cells):
+            to_float(cell, lambda i=i: where(i))
+    return numbers
 
 
 def _codes(cells: list, codes: dict[str, int]) -> list[float]:
@@ -95,10 +87,10 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
                 found[j] = {}
                 if lo:
                     late[j] = lo
-            block[:, j] = _codes(chunk[name], found[j])
+            block[:, j] = _codes(chunk[name].cells, found[j])
         if label is not None:
             what = lambda i, lo=lo: f"{table.row_name(lo + i)}: missing label in column '{label}'"  # noqa: E731
-            labels.append(_label_codes(chunk[label], keys, firsts, what))
+            labels.append(_label_codes(chunk[label].cells, keys, firsts, what))
         sink.add(block)
     if sink.rows == 0:
         raise DataError(f"{table.path}: no data rows below the header")
@@ -121,7 +113,7 @@ def _recode_late(table: Table, x: np.ndarray, features: list[str], found: dict, 
         hi = lo + len(chunk[features[0]])
         for j, start in late.items():
             if lo < start:
-                x[lo:hi, j] = _codes(chunk[features[j]], found[j])
+                x[lo:hi, j] = _codes(chunk[features[j]].cells, found[j])
         lo = hi
         if lo >= max(late.values()):
             break

@@ -1,0 +1,78 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from maskfuse.data import columns
+from maskfuse.data.columns import ArrowCells, ListCells, TableFile, read_columns
+from maskfuse.errors import DataError
+
+pytest.importorskip("pyarrow")
+
+TRICKY = (
+    '"name\n2", value ,note\n a , 1.5 ,"x, y"\nb,NA,"two\nlines"\nc, NaN ,plain\n"d ""q""",1_000,""\n'
+    'e,\u0661\u0662,?\nf,  ,None\ng,1e400, NA \nh,-0,"  spaced  "\ni,+.5e-3,null\nj,1e5,x\n'
+)
+
+
+def python_only(monkeypatch):
+    monkeypatch.setattr(TableFile, "_arrow_chunks", lambda self: iter(()))
+
+
+def cells_and_numbers(path):
+    table = TableFile(path)
+    chunks = list(table.chunks())
+    kinds = {type(cells) for chunk in chunks for cells in chunk.values()}
+    out = {}
+    for name in table.names:
+        cells = [c for chunk in chunks for c in chunk[name].cells]
+        parts = [chunk[name].numbers() for chunk in chunks]
+        out[name] = (cells, None if any(p is None for p in parts) else np.concatenate(parts))
+    return kinds, out
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_pyarrow_and_python_readers_agree_cell_by_cell(tmp_path, monkeypatch, newline):
+    (tmp_path / "t.csv").write_bytes(TRICKY.replace("\n", newline).encode())
+    with gzip.open(tmp_path / "t.csv.gz", "wb") as f:
+        f.write(TRICKY.encode())
+    for name in ("t.csv", "t.csv.gz"):
+        kinds, fast = cells_and_numbers(tmp_path / name)
+        assert kinds == {ArrowCells}
+        with monkeypatch.context() as m:
+            python_only(m)
+            kinds, slow = cells_and_numbers(tmp_path / name)
+        assert kinds == {ListCells}
+        for column in fast:
+            assert fast[column][0] == slow[column][0]
+            if slow[column][1] is None:
+                assert fast[column][1] is None
+            else:
+                np.testing.assert_array_equal(fast[column][1], slow[column][1])
+    cells, numbers = fast["value"]
+    assert cells == ["1.5", None, None, "1_000", "\u0661\u0662", None, "1e400", "-0", "+.5e-3", "1e5"]
+    np.testing.assert_array_equal(
+        numbers, [1.5, np.nan, np.nan, 1000.0, 12.0, np.nan, np.inf, -0.0, 0.0005, 1e5]
+    )  # padded, spelled-missing, "1_000" and Arabic-Indic digits as Python's float() reads them
+    assert fast["note"][1] is None and fast["note"][0][1] == "two\nlines" and fast["note"][0][6] is None
+    first = read_columns(tmp_path / "t.csv").data[f"name{newline}2"]  # a header cell over two lines
+    assert first.tolist()[3] == 'd "q"'
+
+
+def test_a_bad_record_is_named_after_pyarrow_stops(tmp_path, monkeypatch):
+    monkeypatch.setattr(columns, "ARROW_BLOCK", 4096)
+    lines = ["a,b,label"] + [f"{i},{i * 2},{i % 3}" for i in range(3_000)]
+    lines[2_500] = "7,1"
+    (tmp_path / "short.csv").write_text("\n".join(lines) + "\n")
+    chunks = TableFile(tmp_path / "short.csv").chunks()
+    first = next(chunks)
+    assert isinstance(first["a"], ArrowCells) and len(first["a"]) < 2_499
+    with pytest.raises(DataError, match=r"short.csv, row 2501: 2 cells, the header has 3"):
+        list(chunks)
+    lines[2_500] = "7,1,\xff"
+    (tmp_path / "bytes.csv").write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(DataError, match=r"bytes.csv: cannot read as CSV after row"):
+        read_columns(tmp_path / "bytes.csv")
+    (tmp_path / "blank.csv").write_text("a,b\n1,2\n\n3,4\n")
+    with pytest.raises(DataError, match=r"blank.csv, row 3: 0 cells, the header has 2"):
+        read_columns(tmp_path / "blank.csv")
