@@ -12,7 +12,7 @@ from maskfuse.config import DataConfig, MaskConfig
 from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
 from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
-from maskfuse.data.text import ListDocs, text_splits
+from maskfuse.data.text import table_documents, text_splits
 from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
@@ -140,8 +140,8 @@ def text_data():
     docs = [" ".join(f"w{int(v)}" for v in rng.integers(0, 25, size=3 + i % 9)) for i in range(48)]
     labels = [str(i % 2) for i in range(48)]
     cfg = DataConfig(vocab="items", test_fraction=0.25)
-    names = [f"doc {i}" for i in range(48)]
-    return text_splits(ListDocs(docs, names), labels, np.zeros(48, bool), cfg, "synthetic text")
+    table = Columns("synthetic text", {"text": np.asarray(docs, object), "label": np.asarray(labels, object)}, 0)
+    return text_splits(*table_documents(table, cfg), cfg, "synthetic text")
 
 
 MODALITY_DATA = {

@@ -10,7 +10,7 @@ from maskfuse.cli import main
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data
 from maskfuse.data.ondemand import LazyRows
-from maskfuse.data.text import LineDocs, encode_with_spec
+from maskfuse.data.text import LineDocs, TableDocs, encode_with_spec
 from maskfuse.errors import DataError
 from tests.conftest import rotten_tomatoes
 
@@ -150,3 +150,28 @@ def test_a_runs_text_is_read_through_its_own_tokenizer(tmp_path):
     want = np.asarray(model.embed(encode_with_spec(model.spec, docs)))
     got = np.load(out)
     assert sorted(map(tuple, got.round(4).tolist())) == sorted(map(tuple, want.round(4).tolist()))
+
+
+def test_a_table_text_column_is_streamed_to_a_file_and_read_by_row(tmp_path, monkeypatch):
+    import csv
+    import pickle
+
+    path = rotten_tomatoes(tmp_path, rows=500)
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    rows[8][1] = 'two lines,\nwith a comma and "quotes"'  # a quoted cell over two lines
+    with (tmp_path / "rt.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    settings = ["data.label_column=sentiment", "data.vocab=bpe", "data.vocab_size=600"]
+    held, lazy = (
+        load_data(cfg_for(tmp_path / "rt.csv", *settings, m)) for m in ("data.memory_mb=1024", "data.memory_mb=0")
+    )
+    docs = lazy.train.cells.docs
+    assert held.train.in_memory and isinstance(docs, TableDocs) and held.spec == lazy.spec
+    assert len(docs) == 500 and docs.texts(np.array([7])) == ['two lines,\nwith a comma and "quotes"']
+    assert docs.where(7) == f"{tmp_path / 'rt.csv'}, row 9" and len(pickle.dumps(docs)) < 10_000
+    read = []
+    texts = TableDocs.texts
+    monkeypatch.setattr(TableDocs, "texts", lambda self, rows: read.extend(rows) or texts(self, rows))
+    index = torch.tensor([3, 0, len(lazy.train) - 1])
+    got, want = lazy.train.batch(index), held.train.batch(index)
+    assert len(read) == 3 and torch.equal(got["text"], want["text"]) and torch.equal(got["label"], want["label"])

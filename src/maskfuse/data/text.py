@@ -9,8 +9,9 @@ text exactly as in training.
 A .txt or .jsonl file is read on demand: one pass notes where each line starts (and
 JSONL labels), the vocabulary is trained on the training lines streamed from the file,
 a second pass counts tokens, and then each batch reads and tokenizes its own lines.
-The ids are held in memory instead when both splits fit in data.memory_mb. CSV and
-Parquet columns are read whole.
+A CSV or Parquet text column is streamed once into a temporary file of its documents
+(`TableDocs`) and then read the same way. The ids are held in memory instead when both
+splits fit in data.memory_mb.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
+from maskfuse.data.arrays import temp_file
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
-from maskfuse.data.columns import read_columns
+from maskfuse.data.columns import Columns, TableFile
 from maskfuse.data.ondemand import LazyRows, fits
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
@@ -64,20 +66,28 @@ class LineDocs:
 
 
 @dataclass
-class ListDocs:
-    """Documents held in memory (a CSV / Parquet column), each named by `names`."""
+class TableDocs:
+    """The documents of a CSV / Parquet text column, written one after another as UTF-8
+    into a temporary file: only where each starts is held, and `texts` reads those asked for."""
 
-    items: list
-    names: list[str]
+    path: Path
+    starts: np.ndarray  # [N + 1] byte offsets: document i is bytes starts[i]:starts[i + 1]
+    table: Path | str  # the table, for errors
+    first_row: int  # the table's number for document 0
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.starts) - 1
 
     def where(self, i: int) -> str:
-        return self.names[i]
+        return f"{self.table}, row {int(i) + self.first_row}"
 
     def texts(self, rows: np.ndarray) -> list[str]:
-        return [str(self.items[r]) for r in rows]
+        out = []
+        with open(self.path, "rb") as f:
+            for r in rows:
+                f.seek(int(self.starts[r]))
+                out.append(f.read(int(self.starts[r + 1] - self.starts[r])).decode("utf-8"))
+        return out
 
 
 def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray]:
@@ -122,22 +132,31 @@ def _json_row(line: str, path: Path, number: int, cfg: DataConfig) -> tuple[obje
     return row[cfg.text_column], row.get(cfg.label_column) if cfg.label_column else None
 
 
-def read_table_documents(path: Path, cfg: DataConfig) -> tuple[ListDocs, list | None, np.ndarray]:
-    """(documents, raw labels or None, which are empty) of a CSV / Parquet text column."""
-    cols = read_columns(path)
-    texts = list(cols.column(cfg.text_column, "text (data.text_column)"))
-    labels = None
-    if cfg.label_column is not None:
-        labels = list(cols.column(cfg.label_column, "labels (data.label_column; null for none)"))
-    empty = np.array([t is None or not str(t).strip() for t in texts], dtype=bool)
-    return ListDocs(texts, [cols.row_name(i) for i in range(len(texts))]), labels, empty
+def table_documents(table: Columns | TableFile, cfg: DataConfig) -> tuple[TableDocs, list | None, np.ndarray]:
+    """(documents, raw labels or None, which are empty) of a table's text column, streamed
+    a chunk of rows at a time into a temporary file."""
+    named = {cfg.text_column: "text (data.text_column)", cfg.label_column: "labels (data.label_column; null for none)"}
+    for column, what in named.items():
+        if column is not None and column not in table.names:
+            raise DataError(f"{table.path}: no column '{column}' ({what}); columns: {', '.join(table.names)}")
+    starts, empty, labels = array("q", [0]), array("b"), []
+    store = temp_file(".txt")
+    with open(store, "wb") as out:
+        for chunk in table.chunks():
+            for cell in chunk[cfg.text_column].cells:
+                text = "" if cell is None else str(cell)
+                starts.append(starts[-1] + out.write(text.encode("utf-8")))
+                empty.append(not text.strip())
+            labels.extend(chunk[cfg.label_column].cells if cfg.label_column is not None else ())
+    docs = TableDocs(store, np.frombuffer(starts, np.int64), table.path, table.first_row)
+    return docs, labels if cfg.label_column is not None else None, np.frombuffer(empty, np.int8).astype(bool)
 
 
 @dataclass
 class DocCells:
     """`LazyRows` cells: each document's text and where it is."""
 
-    docs: LineDocs | ListDocs
+    docs: LineDocs | TableDocs
 
     def __call__(self, rows: np.ndarray) -> list[tuple[str, str]]:
         return list(zip(self.docs.texts(rows), [self.docs.where(r) for r in rows]))
@@ -158,7 +177,7 @@ class TextIds:
         return pad_ids(self.tok, [self.tok.encode(text).ids], self.length)[0]
 
 
-def _chunks(docs: LineDocs | ListDocs, rows: np.ndarray) -> Iterator[list[str]]:
+def _chunks(docs: LineDocs | TableDocs, rows: np.ndarray) -> Iterator[list[str]]:
     """The texts of `rows`, in order, `CHUNK` documents at a time."""
     for lo in range(0, len(rows), CHUNK):
         yield docs.texts(rows[lo : lo + CHUNK])
@@ -225,7 +244,7 @@ def encode_with_spec(spec: DataSpec, texts: list[str]) -> torch.Tensor:
 
 
 def text_splits(
-    docs: LineDocs | ListDocs, labels: list | None, empty: np.ndarray, cfg: DataConfig, source: str
+    docs: LineDocs | TableDocs, labels: list | None, empty: np.ndarray, cfg: DataConfig, source: str
 ) -> Splits:
     """Seeded splits of the non-empty documents, tokenized on demand (held as ids when
     both splits fit in data.memory_mb)."""
@@ -272,7 +291,7 @@ def load_text(cfg: DataConfig) -> Splits:
     (data.text_column, data.label_column); item-id sequences with data.vocab=items."""
     path = source_path(cfg.path, "text file (.txt, .jsonl, .csv, .parquet)", "text", folder=False)
     lines = path.name.lower().endswith((".txt", ".jsonl"))
-    docs, labels, empty = index_lines(path, cfg) if lines else read_table_documents(path, cfg)
+    docs, labels, empty = index_lines(path, cfg) if lines else table_documents(TableFile(path), cfg)
     if not len(docs):
         raise DataError(f"{path}: no documents")
     return text_splits(docs, labels, empty, cfg, f"text ({path})")
