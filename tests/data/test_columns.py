@@ -62,6 +62,12 @@ def test_pyarrow_and_python_readers_agree_cell_by_cell(tmp_path, monkeypatch, ne
 def test_a_bad_record_is_named_after_pyarrow_stops(tmp_path, monkeypatch):
     monkeypatch.setattr(columns, "ARROW_BLOCK", 4096)
     lines = ["a,b,label"] + [f"{i},{i * 2},{i % 3}" for i in range(3_000)]
+    (tmp_path / "clean.csv").write_text("\n".join(lines) + "\n")
+    python_reads = []
+    with monkeypatch.context() as m:
+        m.setattr(TableFile, "_python_chunks", lambda self, rows, skip: python_reads.append(skip) or iter(()))
+        assert sum(len(chunk["a"]) for chunk in TableFile(tmp_path / "clean.csv").chunks()) == 3_000
+    assert python_reads == []  # pyarrow read the whole file: the csv module never opens it
     lines[2_500] = "7,1"
     (tmp_path / "short.csv").write_text("\n".join(lines) + "\n")
     chunks = TableFile(tmp_path / "short.csv").chunks()

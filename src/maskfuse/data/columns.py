@@ -15,7 +15,7 @@ import csv
 import functools
 import gzip
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -146,21 +146,28 @@ class TableFile:
         """pyarrow's CSV reader when it is installed: it parses in C, and its cells convert to
         numbers in C. From the first batch pyarrow refuses or reads differently (a blank
         line), or without pyarrow, Python's csv module, which names the bad row."""
-        done = 0
-        for chunk in self._arrow_chunks():
+        done, arrow = 0, self._arrow_chunks()
+        while True:
+            try:
+                chunk = next(arrow)
+            except StopIteration as stop:
+                if stop.value:  # pyarrow read the whole file
+                    return
+                break
             yield chunk
             done += len(next(iter(chunk.values())))
         yield from self._python_chunks(rows, done)
 
-    def _arrow_chunks(self) -> Iterator[dict[str, ArrowCells]]:
+    def _arrow_chunks(self) -> Generator[dict[str, ArrowCells], None, bool]:
+        """pyarrow's batches, until one it reads differently; returns whether it read them all."""
         try:
             import pyarrow as pa
             import pyarrow.csv as pacsv
         except ImportError:
-            return
+            return False
         codec = {None: None, ".gz": "gzip", ".bz2": "bz2"}[self.packed]
         if codec and not pa.Codec.is_available(codec):
-            return
+            return False
         read = pacsv.ReadOptions(block_size=ARROW_BLOCK)
         parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=False)
         convert = pacsv.ConvertOptions(column_types=dict.fromkeys(self.raw_names, pa.string()), null_values=[],
@@ -169,13 +176,14 @@ class TableFile:
             with pa.input_stream(str(self.path), compression=codec) as stream:
                 reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
                 if reader.schema.names != self.raw_names:
-                    return
+                    return False
                 for batch in reader:
                     if _blank_row(batch):
-                        return
+                        return False
                     yield {name: ArrowCells(batch.column(j)) for j, name in enumerate(self.names)}
         except (pa.ArrowException, OSError):
-            return  # the Python reader takes over at the first record not yielded, and names what is wrong
+            return False  # the Python reader takes over at the first record not yielded, and names what is wrong
+        return True
 
     def _python_chunks(self, rows: int, skip: int) -> Iterator[dict[str, ListCells]]:
         width, done = len(self.names), skip
@@ -252,6 +260,10 @@ class ArrowCells:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        try:  # every cell a number ("nan" is one)
+            return pc.cast(self.array, pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            pass
         # exact missing spellings become nulls; a padded one (" NA ") fails the cast and takes the slow path
         missing = pc.is_in(pc.ascii_lower(self.array), value_set=pa.array(sorted(MISSING)))
         try:

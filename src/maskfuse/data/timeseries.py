@@ -1,9 +1,10 @@
 """Time series splits, and UCR / UEA files.
 
-Series held in memory end in `series_splits`, which checks the values, pads shorter
-series at the end with NaN (the tokenizer's validity convention) and computes the spec.
-Series stored in an array that is read by row (an .npz archive, `series_npz`; a wide
-table, `series_table`) end in `series_rows`, which does the same batch by batch.
+Every series source ends in `series_rows`, which checks the values, pads shorter series
+at the end with NaN (the tokenizer's validity convention), computes the spec and holds
+the splits when they fit in data.memory_mb (else converts them batch by batch): arrays
+read by row (an .npz archive, `series_npz`; a wide table, `series_table`) directly,
+series built in memory (UCR files, long tables) through `series_splits`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import ArrayRows, MappedArray
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, class_count, input_stats, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
 from maskfuse.data.ondemand import settle
 from maskfuse.data.ucr import read_ucr
 from maskfuse.errors import DataError
@@ -58,42 +59,19 @@ def series_splits(
     cfg: DataConfig,
     class_names: tuple[str, ...] = (),
 ) -> Splits:
-    """Wrap ([N, C, T] float arrays with NaN padding, labels) pairs as `Splits`."""
-    parts, notes = [], []
+    """Wrap ([N, C, T] float arrays with NaN padding, labels) pairs as `Splits`, through
+    `series_rows` (a bad series is named by its position in its split)."""
+    named = {"train": train, "test": test}
+    for name, (x, _) in named.items():
+        if x.ndim != 3:
+            raise DataError(f"{source}: expected series shaped [N, C, T], got {list(x.shape)} for the {name} split")
+    if train[0].shape[1] != test[0].shape[1]:
+        raise DataError(f"{source}: train series have {train[0].shape[1]} channels, test series {test[0].shape[1]}")
     length = max(train[0].shape[-1], test[0].shape[-1])
     if cfg.max_length is not None:
         length = min(length, cfg.max_length)
-    for name, (x, y) in (("train", train), ("test", test)):
-        if x.ndim != 3:
-            raise DataError(f"{source}: expected series shaped [N, C, T], got {list(x.shape)} for the {name} split")
-        x = cut_or_pad(x, length)
-        keep = check_series(x, f"{source} ({name} split)", cfg.on_error == "skip")
-        # archives often come sorted by class: one seeded shuffle, so data.max_train keeps a fair sample
-        keep = np.random.default_rng(cfg.split_seed).permutation(keep)
-        if len(keep) < len(x):
-            notes.append(f"skipped {len(x) - len(keep)} bad {name} series")
-        parts.append((x[keep], None if y is None else y[keep]))
-    (tr_x, tr_y), (te_x, te_y) = parts
-    if tr_x.shape[1] != te_x.shape[1]:
-        raise DataError(f"{source}: train series have {tr_x.shape[1]} channels, test series {te_x.shape[1]}")
-    if len(tr_x) == 0:
-        raise DataError(f"{source}: no usable training series")
-    mean, std = input_stats(tr_x, "timeseries")
-    spec = DataSpec(
-        modality="timeseries",
-        shape=(int(tr_x.shape[1]), int(length)),
-        mean=mean,
-        std=std,
-        num_classes=class_count(tr_y, te_y),
-        class_names=class_names,
-    )
-
-    def wrap(x: np.ndarray, y: np.ndarray | None) -> ArrayDataset:
-        return ArrayDataset(
-            torch.as_tensor(x), None if y is None else torch.as_tensor(y, dtype=torch.int64), "timeseries"
-        )
-
-    return Splits(wrap(tr_x, tr_y), wrap(te_x, te_y), spec, source, notes)
+    split = {name: (x, np.arange(len(x)), y, f"{source} ({name} split)") for name, (x, y) in named.items()}
+    return series_rows(split, (int(train[0].shape[1]), int(length)), cfg, source, [], class_names)
 
 
 CHECK_ROWS = 4096  # rows read at a time by the data.on_error=skip pass of stored series
@@ -143,7 +121,7 @@ def series_rows(
         if len(keep) < len(rows):
             notes.append(f"skipped {len(rows) - len(keep)} bad {name} series")
         keep = np.random.default_rng(cfg.split_seed).permutation(keep)
-        kept_labels = None if labels is None else torch.as_tensor(labels[keep])
+        kept_labels = None if labels is None else torch.as_tensor(labels[keep], dtype=torch.int64)
         parts[name] = ArrayRows(array, keep, convert, shape, "timeseries", kept_labels)
     if not len(parts["train"]):
         raise DataError(f"{source}: no usable training series")
