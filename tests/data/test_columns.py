@@ -82,3 +82,8 @@ def test_a_bad_record_is_named_after_pyarrow_stops(tmp_path, monkeypatch):
     (tmp_path / "blank.csv").write_text("a,b\n1,2\n\n3,4\n")
     with pytest.raises(DataError, match=r"blank.csv, row 3: 0 cells, the header has 2"):
         read_columns(tmp_path / "blank.csv")
+    (tmp_path / "one.csv").write_text('a\n1\n""\n3\n')  # one column: an empty cell, not a blank line
+    assert read_columns(tmp_path / "one.csv").data["a"].tolist() == ["1", None, "3"]
+    (tmp_path / "one.csv").write_text("a\n1\n\n3\n")
+    with pytest.raises(DataError, match=r"one.csv, row 3: 0 cells, the header has 1"):
+        read_columns(tmp_path / "one.csv")
