@@ -41,15 +41,20 @@ def test_clip_on_digits_av_aligns_the_modalities(tmp_path):
     assert np.load(out).shape == (360, model.backbone.dim)
 
 
-@pytest.mark.parametrize("recipe", ["croma", "multimae", "symile"])
-def test_recipes_on_a_user_manifest(tmp_path, recipe):
+@pytest.mark.parametrize(
+    ("recipe", "extra"),
+    [("croma", []), ("multimae", []), ("symile", []),
+     ("multimae", ["data.memory_mb=0", "data.workers=1"])],  # every column read by row, in a worker
+)  # fmt: skip
+def test_recipes_on_a_user_manifest(tmp_path, recipe, extra):
     rows = media(tmp_path)
     rows[1]["voice"] = None
     rows[4]["caption"] = None
     manifest = write_manifest(tmp_path, rows)
     run = tmp_path / "run"
     argv = ["pretrain", "--recipe", recipe, "--data", "manifest", f"data.path={manifest}", DECLARE, "data.channels=1",
-            "train.steps=6", "train.batch_size=4", "eval.baselines=false", "--out", str(run), *QUICK[:2]]  # fmt: skip
+            "train.steps=6", "train.batch_size=4", "eval.baselines=false", "--out", str(run), *QUICK[:2],
+            *extra]  # fmt: skip
     assert main(argv) == 0
     assert main(["evaluate", str(run), "--protocols", "knn"]) == 0
     report = json.loads((run / "eval.json").read_text())

@@ -17,6 +17,7 @@ import os
 import struct
 import tempfile
 import zipfile
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -130,6 +131,41 @@ def temp_file(suffix: str) -> Path:
 def _remove(name: Path) -> None:
     with contextlib.suppress(OSError):
         os.remove(name)
+
+
+@dataclass
+class Spans:
+    """Byte strings stored one after another in a file: only where each starts is held,
+    and `read` reads those asked for (by pickle, workers get the path and the offsets)."""
+
+    path: Path
+    starts: np.ndarray  # [N + 1] byte offsets: item i is bytes starts[i]:starts[i + 1]
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def read(self, rows: np.ndarray) -> list[bytes]:
+        out = []
+        with open(self.path, "rb") as f:
+            for r in rows:
+                f.seek(int(self.starts[r]))
+                out.append(f.read(int(self.starts[r + 1] - self.starts[r])))
+        return out
+
+
+class SpanSink:
+    """Byte strings appended one at a time to a new temporary file, read back as `Spans`."""
+
+    def __init__(self, suffix: str) -> None:
+        self.path, self.starts = temp_file(suffix), array("q", [0])
+        self.file = open(self.path, "wb")  # noqa: SIM115 -- written item by item, closed by finish
+
+    def add(self, data: bytes) -> None:
+        self.starts.append(self.starts[-1] + self.file.write(data))
+
+    def finish(self) -> Spans:
+        self.file.close()
+        return Spans(self.path, np.frombuffer(self.starts, np.int64))
 
 
 class RowSink:

@@ -15,7 +15,7 @@ import numpy as np
 
 from maskfuse.config import DataConfig
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
-from maskfuse.data.columns import read_columns
+from maskfuse.data.columns import TableFile
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
 from maskfuse.data.readers import AUDIO_SUFFIXES
 from maskfuse.data.timeseries import encode_labels
@@ -86,18 +86,21 @@ def load_manifest(cfg: DataConfig) -> Splits:
     """A CSV / Parquet manifest with a `path` column (relative to the manifest) and the
     label column data.label_column (optional)."""
     path = source_path(cfg.path, "audio manifest (CSV or Parquet)", "audio-csv", folder=False)
-    cols = read_columns(path)
-    files = []
-    for i, cell in enumerate(cols.column("path", "audio file paths")):
-        if cell is None:
-            raise DataError(f"{cols.row_name(i)}: empty 'path'")
-        file = (path.parent / str(cell)).resolve()
-        if not file.is_file() and cfg.on_error == "raise":
-            raise DataError(f"{cols.row_name(i)}: audio file {file} does not exist")
-        files.append(file)
-    labels = None
-    if cfg.label_column and cfg.label_column in cols.names:
-        labels = list(cols.column(cfg.label_column, "labels"))
+    table = TableFile(path)  # streamed: only the paths and labels are kept
+    if "path" not in table.names:
+        raise DataError(f"{path}: no column 'path' (audio file paths); columns: {', '.join(table.names)}")
+    label = cfg.label_column if cfg.label_column in table.names else None
+    files, labels = [], None if label is None else []
+    for chunk in table.chunks():
+        for cell in chunk["path"].cells:
+            if cell is None:
+                raise DataError(f"{table.row_name(len(files))}: empty 'path'")
+            file = (path.parent / str(cell)).resolve()
+            if not file.is_file() and cfg.on_error == "raise":
+                raise DataError(f"{table.row_name(len(files))}: audio file {file} does not exist")
+            files.append(file)
+        if labels is not None:
+            labels.extend(chunk[label].cells)
     return audio_splits(files, labels, cfg, f"audio-csv ({path})")
 
 

@@ -70,6 +70,10 @@ class Decoder:
             )
         return image
 
+    def many(self, cells: list[tuple[Source | None, str]]) -> np.ndarray:
+        """The samples of `cells` ((source, where) pairs) stacked."""
+        return np.stack([self(source, where) for source, where in cells])
+
     def prime(self, source: Source, where: str) -> np.ndarray:
         """Decode the first sample and fix the shape every other one must have."""
         first = self(source, where)
@@ -115,7 +119,7 @@ class LazyRows:
 
     cells: Callable[[np.ndarray], list[tuple[Source, str]]]  # FileCells, TableCells or text.DocCells
     rows: np.ndarray  # which of the cells belong to this split, in order
-    decode: Decoder  # or text.TextIds: anything with `shape` that maps (cell, where) to one array
+    decode: Decoder  # or text.TextIds, ...: anything with `shape` whose `many` stacks the arrays of cells
     modality: str
     labels: torch.Tensor | None = None  # [N] int64, by position in `rows`
     in_memory: ClassVar[bool] = False
@@ -124,7 +128,7 @@ class LazyRows:
         return len(self.rows)
 
     def inputs(self, index: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.stack([self.decode(s, where) for s, where in self.cells(self.rows[index])]))
+        return torch.from_numpy(self.decode.many(self.cells(self.rows[index])))
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         index = index.numpy()

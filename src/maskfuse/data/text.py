@@ -27,7 +27,7 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
-from maskfuse.data.arrays import temp_file
+from maskfuse.data.arrays import Spans, SpanSink
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import Columns, TableFile
 from maskfuse.data.ondemand import LazyRows, fits
@@ -68,26 +68,20 @@ class LineDocs:
 @dataclass
 class TableDocs:
     """The documents of a CSV / Parquet text column, written one after another as UTF-8
-    into a temporary file: only where each starts is held, and `texts` reads those asked for."""
+    into a temporary file (`Spans`): `texts` reads those asked for."""
 
-    path: Path
-    starts: np.ndarray  # [N + 1] byte offsets: document i is bytes starts[i]:starts[i + 1]
+    spans: Spans
     table: Path | str  # the table, for errors
     first_row: int  # the table's number for document 0
 
     def __len__(self) -> int:
-        return len(self.starts) - 1
+        return len(self.spans)
 
     def where(self, i: int) -> str:
         return f"{self.table}, row {int(i) + self.first_row}"
 
     def texts(self, rows: np.ndarray) -> list[str]:
-        out = []
-        with open(self.path, "rb") as f:
-            for r in rows:
-                f.seek(int(self.starts[r]))
-                out.append(f.read(int(self.starts[r + 1] - self.starts[r])).decode("utf-8"))
-        return out
+        return [b.decode("utf-8") for b in self.spans.read(rows)]
 
 
 def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray]:
@@ -139,16 +133,14 @@ def table_documents(table: Columns | TableFile, cfg: DataConfig) -> tuple[TableD
     for column, what in named.items():
         if column is not None and column not in table.names:
             raise DataError(f"{table.path}: no column '{column}' ({what}); columns: {', '.join(table.names)}")
-    starts, empty, labels = array("q", [0]), array("b"), []
-    store = temp_file(".txt")
-    with open(store, "wb") as out:
-        for chunk in table.chunks():
-            for cell in chunk[cfg.text_column].cells:
-                text = "" if cell is None else str(cell)
-                starts.append(starts[-1] + out.write(text.encode("utf-8")))
-                empty.append(not text.strip())
-            labels.extend(chunk[cfg.label_column].cells if cfg.label_column is not None else ())
-    docs = TableDocs(store, np.frombuffer(starts, np.int64), table.path, table.first_row)
+    sink, empty, labels = SpanSink(".txt"), array("b"), []
+    for chunk in table.chunks():
+        for cell in chunk[cfg.text_column].cells:
+            text = "" if cell is None else str(cell)
+            sink.add(text.encode("utf-8"))
+            empty.append(not text.strip())
+        labels.extend(chunk[cfg.label_column].cells if cfg.label_column is not None else ())
+    docs = TableDocs(sink.finish(), table.path, table.first_row)
     return docs, labels if cfg.label_column is not None else None, np.frombuffer(empty, np.int8).astype(bool)
 
 
@@ -164,7 +156,7 @@ class DocCells:
 
 @dataclass
 class TextIds:
-    """A `LazyRows` decoder: one document -> its ids, cut or [PAD]-padded to `length`."""
+    """A `LazyRows` decoder: documents -> their ids, cut or [PAD]-padded to `length`."""
 
     tok: Tokenizer
     length: int
@@ -173,11 +165,16 @@ class TextIds:
     def shape(self) -> tuple[int, ...]:
         return (self.length,)
 
-    def __call__(self, text: str, where: str) -> np.ndarray:
-        return pad_ids(self.tok, [self.tok.encode(text).ids], self.length)[0]
+    def many(self, cells: list[tuple[str, str]]) -> np.ndarray:
+        """The ids of the texts of `cells` ((text, where) pairs), tokenized together; an
+        empty text (a paired row without it) is all [PAD]."""
+        texts = [text for text, _ in cells]
+        encoded = self.tok.encode_batch([text for text in texts if text])
+        ids = iter(e.ids for e in encoded)
+        return pad_ids(self.tok, [next(ids) if text else [] for text in texts], self.length)
 
 
-def _chunks(docs: LineDocs | TableDocs, rows: np.ndarray) -> Iterator[list[str]]:
+def doc_chunks(docs: LineDocs | TableDocs, rows: np.ndarray) -> Iterator[list[str]]:
     """The texts of `rows`, in order, `CHUNK` documents at a time."""
     for lo in range(0, len(rows), CHUNK):
         yield docs.texts(rows[lo : lo + CHUNK])
@@ -259,8 +256,8 @@ def text_splits(
     tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)
     tr, te = rng.permutation(tr), rng.permutation(te)
-    tok = build_vocabulary((text for chunk in _chunks(docs, rows[tr]) for text in chunk), cfg)
-    counts = np.fromiter((len(e.ids) for chunk in _chunks(docs, rows) for e in tok.encode_batch(chunk)), np.int64)
+    tok = build_vocabulary((text for chunk in doc_chunks(docs, rows[tr]) for text in chunk), cfg)
+    counts = np.fromiter((len(e.ids) for chunk in doc_chunks(docs, rows) for e in tok.encode_batch(chunk)), np.int64)
     notes = [f"skipped {len(bad)} empty rows"] if len(bad) else []
     if cfg.max_length is not None:
         long = np.flatnonzero(counts > cfg.max_length)
