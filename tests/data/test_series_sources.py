@@ -4,7 +4,7 @@ import torch
 
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data, resident
-from maskfuse.data.arrays import ArrayRows
+from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.errors import DataError
 from tests.conftest import ucr_file
 
@@ -169,3 +169,22 @@ def test_wide_table_read_by_row_equals_the_held_table(tmp_path):
     assert int(torch.isnan(held.train.inputs[:, 0, -1]).sum()) > 0  # NaN padding kept
     with pytest.raises(DataError, match=r"wide.csv, series 11: has a missing value \(NaN\) at step 20"):
         load_data(cfg_for(tmp_path / "wide.csv", "data.name=series-table", "data.label_column=kind"))
+
+
+def test_ucr_files_read_by_row_equal_them_held(tmp_path):
+    held = load_data(cfg_for(ucr_file("GunPoint"), "data.name=ucr"))
+    by_row = load_data(cfg_for(ucr_file("GunPoint"), "data.name=ucr", "data.memory_mb=0"))
+    assert isinstance(by_row.train, ArrayRows) and isinstance(by_row.test.array, MappedArray)
+    assert len(by_row.notes) == 2 and "GunPoint_TEST.txt into" in by_row.notes[1]
+    assert by_row.spec == held.spec
+    torch.testing.assert_close(by_row.test.decoded().inputs, held.test.inputs)
+    assert torch.equal(by_row.train.labels, held.train.labels)
+
+
+def test_ucr_lines_are_checked_as_they_are_read(tmp_path):
+    write_ts(tmp_path / "mixed.ts", [([[1, 2, 3]], "a"), ([[1, 2], [3, 4]], "b")])
+    with pytest.raises(DataError, match=r"mixed.ts, line 8: 2 channels, the series before have 1"):
+        load_data(cfg_for(tmp_path / "mixed.ts"))
+    (tmp_path / "latin.tsv").write_bytes(b"1\t0.5\t0.25\n2\t0.5\t\xe9\n")
+    with pytest.raises(DataError, match=r"latin.tsv, line 2: not UTF-8 text"):
+        load_data(cfg_for(tmp_path / "latin.tsv", "data.name=ucr"))

@@ -124,11 +124,11 @@ def temp_file(suffix: str) -> Path:
     """A new empty temporary file, removed when the process exits."""
     fd, name = tempfile.mkstemp(prefix="maskfuse-", suffix=suffix)
     os.close(fd)
-    atexit.register(_remove, name)
+    atexit.register(remove_temp, name)
     return Path(name)
 
 
-def _remove(name: Path) -> None:
+def remove_temp(name: Path) -> None:
     with contextlib.suppress(OSError):
         os.remove(name)
 
@@ -199,6 +199,17 @@ class RowSink:
         return np.memmap(self.path, np.float32, "r+", shape=shape), MappedArray(
             self.path, 0, np.dtype(np.float32), shape
         )
+
+
+def nan_array(shape: tuple[int, ...], dtype, memory_mb: float) -> tuple[np.ndarray, MappedArray | None]:
+    """A writable array of `shape` filled with NaN: in memory when it fits in `memory_mb` MiB,
+    else a map of a new temporary file, returned with the `MappedArray` that reads it back."""
+    if math.prod(shape) * np.dtype(dtype).itemsize <= memory_mb * 2**20:
+        return np.full(shape, np.nan, dtype), None
+    path = temp_file(".nan")
+    out = np.memmap(path, dtype, "w+", shape=shape)
+    out[...] = np.nan
+    return out, MappedArray(path, 0, np.dtype(dtype), tuple(shape))
 
 
 def as_float32(values: np.ndarray, rows: np.ndarray) -> np.ndarray:

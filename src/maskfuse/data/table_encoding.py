@@ -38,7 +38,7 @@ class Encoded:
     class_names: tuple[str, ...]
 
 
-def _numbers(column: ListCells | ArrowCells, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
+def numbers_of(column: ListCells | ArrowCells, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
     """A chunk's column as float64 (NaN if missing), or None when one of its cells is not a
     number (an error naming it, by `where(i)`, when the column is `forced` numeric)."""
     numbers = column.numbers()
@@ -77,7 +77,7 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
         block = np.empty((len(chunk[features[0]]), len(features)), np.float32)
         for j, name in enumerate(features):
             where = lambda i, lo=lo, name=name: f"{table.row_name(lo + i)}, column '{name}'"  # noqa: E731
-            numbers = None if j in found else _numbers(chunk[name], name in cfg.numeric, where)
+            numbers = None if j in found else numbers_of(chunk[name], name in cfg.numeric, where)
             if numbers is not None:
                 block[:, j] = numbers
                 if finite and j not in infinite and np.isinf(block[:, j]).any():

@@ -2,9 +2,9 @@
 
 Every series source ends in `series_rows`, which checks the values, pads shorter series
 at the end with NaN (the tokenizer's validity convention), computes the spec and holds
-the splits when they fit in data.memory_mb (else converts them batch by batch): arrays
-read by row (an .npz archive, `series_npz`; a wide table, `series_table`) directly,
-series built in memory (UCR files, long tables) through `series_splits`.
+the splits when they fit in data.memory_mb (else converts them batch by batch), from
+arrays held or read by row: an .npz archive (`series_npz`), a wide or long table
+(`series_table`, `series_long`), or UCR / UEA files (`ucr`, written into one array).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from maskfuse.config import DataConfig
 from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
 from maskfuse.data.ondemand import settle
-from maskfuse.data.ucr import read_ucr
+from maskfuse.data.ucr import padded, read_ucr
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -58,6 +58,7 @@ def series_splits(
     source: str,
     cfg: DataConfig,
     class_names: tuple[str, ...] = (),
+    notes: list[str] | None = None,
 ) -> Splits:
     """Wrap ([N, C, T] float arrays with NaN padding, labels) pairs as `Splits`, through
     `series_rows` (a bad series is named by its position in its split)."""
@@ -71,7 +72,7 @@ def series_splits(
     if cfg.max_length is not None:
         length = min(length, cfg.max_length)
     split = {name: (x, np.arange(len(x)), y, f"{source} ({name} split)") for name, (x, y) in named.items()}
-    return series_rows(split, (int(train[0].shape[1]), int(length)), cfg, source, [], class_names)
+    return series_rows(split, (int(train[0].shape[1]), int(length)), cfg, source, notes or [], class_names)
 
 
 CHECK_ROWS = 4096  # rows read at a time by the data.on_error=skip pass of stored series
@@ -136,13 +137,15 @@ def cut_or_pad(x: np.ndarray, length: int) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (0, length - x.shape[-1])), constant_values=np.nan)
 
 
-def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=()) -> Splits:
-    """Use the file's own test split when there is one, else a seeded split."""
+def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=(), notes=()) -> Splits:
+    """Use the file's own test split when there is one, else a seeded split of the rows of
+    `x` ([N, C, T], held or a `MappedArray`; a bad series is then named by its row in it)."""
     if test is not None:
-        return series_splits((x, y), test, source, cfg, class_names)
+        return series_splits((x, y), test, source, cfg, class_names, list(notes))
     tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
-    pick = lambda a, idx: None if a is None else a[idx]  # noqa: E731
-    return series_splits((x[tr], pick(y, tr)), (x[te], pick(y, te)), source, cfg, class_names)
+    length = x.shape[-1] if cfg.max_length is None else min(x.shape[-1], cfg.max_length)
+    split = {"train": (x, tr, y, source), "test": (x, te, y, source)}
+    return series_rows(split, (int(x.shape[1]), int(length)), cfg, source, list(notes), class_names)
 
 
 def encode_labels(raw: np.ndarray, where: str, order: tuple[str, ...] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -182,19 +185,18 @@ def load_ucr(cfg: DataConfig) -> Splits:
     `.tsv` / `.txt` layout (label, then values). Given NAME_TRAIN.*, its NAME_TEST.*
     sibling is the test split when present."""
     path = source_path(cfg.path, "UCR / UEA file", "ucr", folder=False)
-    x, raw_y, order = read_ucr(path)
+    train = read_ucr(path)
     test_path = path.with_name(path.name.replace("_TRAIN", "_TEST")) if "_TRAIN" in path.name else None
     test = read_ucr(test_path) if test_path is not None and test_path.is_file() else None
-    y = names = None
-    if raw_y is not None:
-        all_y = raw_y if test is None else np.concatenate([raw_y, test[1]])
-        ids, names = encode_labels(all_y, str(path), order)
-        y = ids[: len(raw_y)]
-        if test is not None:
-            test = (test[0], ids[len(raw_y) :])
-    elif test is not None:
-        test = (test[0], None)
-    if test is not None and test[0].shape[-1] != x.shape[-1]:
-        width = max(test[0].shape[-1], x.shape[-1])
-        x, test = cut_or_pad(x, width), (cut_or_pad(test[0], width), test[1])
-    return own_or_fixed_split(x, y, test, cfg, f"ucr ({path})", names or ())
+    if test is not None and (train.labels is None) != (test.labels is None):
+        raise DataError(f"{test.path}: has {'no ' if test.labels is None else ''}labels, unlike {path.name}")
+    y = test_y = names = None
+    if train.labels is not None:
+        ids, names = encode_labels(train.labels + ([] if test is None else test.labels), str(path), train.order)
+        y, test_y = ids[: len(train.labels)], ids[len(train.labels) :]
+    width = max(train.width, 0 if test is None else test.width)
+    x, notes = padded(train, width, cfg.memory_mb)
+    if test is not None:
+        test_x, more = padded(test, width, cfg.memory_mb)
+        test, notes = (test_x, test_y), notes + more
+    return own_or_fixed_split(x, y, test, cfg, f"ucr ({path})", names or (), notes)

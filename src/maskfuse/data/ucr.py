@@ -1,52 +1,96 @@
 """Readers for the UCR / UEA archive formats: sktime's `.ts` text format and the UCR
 `.tsv` / `.txt` layout (one series per line, label first).
 
-Both return x [N, C, T] float32 padded at the end with NaN (series may differ in
-length), the raw label cells (or None), and the class order the header declares.
-Missing values inside a series ('?' or NaN) are kept as NaN and rejected later by the
-series checks, which name the row.
+A file is read a line at a time: each series' values go into a temporary file
+(`arrays.Spans`, float32, channel after channel) and only its channel lengths and label
+are held. `padded` then writes the series into an array [N, C, T] padded at the end with
+NaN (series may differ in length), held when it fits in data.memory_mb, else a
+temporary file read by row. Missing values inside a series ('?' or NaN) are kept as NaN
+and rejected later by the series checks, which name the row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from maskfuse.data.arrays import MappedArray, Spans, SpanSink, nan_array
 from maskfuse.data.columns import to_float
 from maskfuse.errors import DataError
 
-
-def read_ucr(path: Path) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err})") from err
-    if path.suffix.lower() == ".ts":
-        return _ts(path, text)
-    return _ucr_table(path, text)
+CHUNK = 4096  # series written into the padded array at a time
 
 
-def _pad(rows: list[list[np.ndarray]], path: Path) -> np.ndarray:
-    if not rows:
+@dataclass
+class Ragged:
+    """The series of one file, stored one after another."""
+
+    path: Path
+    values: Spans  # float32, channel after channel
+    lengths: np.ndarray  # [N, C] steps of each channel of each series
+    labels: list[str] | None  # raw label of each series, when the file has labels
+    order: tuple[str, ...]  # the class order the header declares, if any
+
+    @property
+    def width(self) -> int:
+        return int(self.lengths.max())
+
+
+def read_ucr(path: Path) -> Ragged:
+    ts = path.suffix.lower() == ".ts"
+    values, lengths, labels, header = SpanSink(".f32"), [], [], {"labels": not ts, "order": ()}
+    for where, dims, label in _ts(path, header) if ts else _ucr_table(path):
+        if lengths and len(dims) != len(lengths[0]):
+            raise DataError(f"{where}: {len(dims)} channels, the series before have {len(lengths[0])}")
+        values.add(b"".join(d.tobytes() for d in dims))
+        lengths.append([len(d) for d in dims])
+        labels.append(label)
+    if not lengths:
         raise DataError(f"{path}: no series found")
-    channels = {len(r) for r in rows}
-    if len(channels) > 1:
-        raise DataError(f"{path}: series have different channel counts {sorted(channels)}")
-    length = max(len(v) for r in rows for v in r)
-    x = np.full((len(rows), len(rows[0]), length), np.nan, dtype=np.float32)
-    for i, r in enumerate(rows):
-        for c, v in enumerate(r):
-            x[i, c, : len(v)] = v
-    return x
+    stored = np.asarray(lengths, dtype=np.int64)
+    return Ragged(path, values.finish(), stored, labels if header["labels"] else None, header["order"])
 
 
-def _ts(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
+def padded(series: Ragged, width: int, memory_mb: float) -> tuple[np.ndarray | MappedArray, list[str]]:
+    """The series as [N, C, width] float32, NaN-padded at the end; held when it fits in
+    `memory_mb` MiB, else a temporary file (with a note saying so)."""
+    n, channels = series.lengths.shape
+    x, mapped = nan_array((n, channels, width), np.float32, memory_mb)
+    for lo in range(0, n, CHUNK):
+        rows = np.arange(lo, min(lo + CHUNK, n))
+        for i, raw in zip(rows, series.values.read(rows)):
+            flat = np.frombuffer(raw, np.float32)
+            ends = np.cumsum(series.lengths[i])
+            for c, values in enumerate(np.split(flat, ends[:-1])):
+                x[i, c, : len(values)] = values
+    if mapped is None:
+        return x, []
+    x.flush()
+    return mapped, [f"wrote the {n} series of {series.path.name} into {mapped.path} to read them by row"]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(number, text) of each line, as UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    yield number, raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err})") from err
+
+
+def _ts(path: Path, header: dict) -> Iterator[tuple[str, list[np.ndarray], str | None]]:
     """sktime / UEA .ts: '@' header lines, then 'dim1:dim2:...:label' data lines with
-    comma-separated values in each dimension."""
-    has_labels, order, in_data = False, (), False
-    rows, labels = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    comma-separated values in each dimension. Yields (where, channels, label) and fills
+    `header` with whether there are labels and their declared order."""
+    in_data = False
+    for number, line in _lines(path):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -56,8 +100,8 @@ def _ts(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, tuple[str
             key = key.lower()
             if key == "@classlabel":
                 parts = rest.split()
-                has_labels = bool(parts) and parts[0].lower() == "true"
-                order = tuple(parts[1:]) if has_labels else ()
+                header["labels"] = bool(parts) and parts[0].lower() == "true"
+                header["order"] = tuple(parts[1:]) if header["labels"] else ()
             elif key == "@timestamps" and rest.strip().lower() == "true":
                 raise DataError(f"{where}: time-stamped .ts series are not supported; write plain values")
             elif key == "@data":
@@ -65,33 +109,29 @@ def _ts(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, tuple[str
             elif not key.startswith("@"):
                 raise DataError(f"{where}: expected a '@' header line or '@data' before the values")
             continue
-        dims = line.split(":")
-        if has_labels:
+        dims, label = line.split(":"), None
+        if header["labels"]:
             if len(dims) < 2:
                 raise DataError(f"{where}: expected values then ':label', got {line[:60]!r}")
-            labels.append(dims.pop().strip())
-        rows.append([_values(d.split(","), where, c) for c, d in enumerate(dims)])
+            label = dims.pop().strip()
+        yield where, [_values(d.split(","), where, c) for c, d in enumerate(dims)], label
     if not in_data:
         raise DataError(f"{path}: no '@data' line; not a .ts file")
-    return _pad(rows, path), np.asarray(labels, dtype=object) if has_labels else None, order
 
 
-def _ucr_table(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _ucr_table(path: Path) -> Iterator[tuple[str, list[np.ndarray], str]]:
     """UCR 2018 .tsv (tab-separated) or the older .txt (spaces or commas): label first.
     Trailing NaN cells are the padding of a shorter series."""
-    rows, labels = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _lines(path):
         if not line.strip():
             continue
         cells = line.replace(",", " ").split()
         where = f"{path}, line {number}"
         if len(cells) < 2:
             raise DataError(f"{where}: expected a label and at least one value")
-        labels.append(cells[0])
         v = _values(cells[1:], where, 0)
         observed = np.flatnonzero(~np.isnan(v))
-        rows.append([v[: observed[-1] + 1] if len(observed) else v])
-    return _pad(rows, path), np.asarray(labels, dtype=object), ()
+        yield where, [v[: observed[-1] + 1] if len(observed) else v], cells[0]
 
 
 def _values(cells: list[str], where: str, channel: int) -> np.ndarray:
