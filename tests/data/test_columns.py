@@ -87,3 +87,15 @@ def test_a_bad_record_is_named_after_pyarrow_stops(tmp_path, monkeypatch):
     (tmp_path / "one.csv").write_text("a\n1\n\n3\n")
     with pytest.raises(DataError, match=r"one.csv, row 3: 0 cells, the header has 1"):
         read_columns(tmp_path / "one.csv")
+
+
+def test_codes_number_distinct_cells_in_the_order_met_with_either_reader():
+    pa = pytest.importorskip("pyarrow")
+    raw = [" b", "a", "b", "", "NA", "a ", "c", "null", "b"]  # " b" and "b" are one cell; "", NA, null are None
+    want = [0, 1, 0, 2, 2, 1, 3, 2, 0]
+    known = {}
+    assert ArrowCells(pa.array(raw)).codes(known).tolist() == want
+    assert list(known) == ["b", "a", None, "c"]
+    assert ListCells(columns._cells(raw)).codes({}).tolist() == want
+    more = ArrowCells(pa.array(["c", "z", "a"])).codes(known)  # a later chunk goes on numbering
+    assert more.tolist() == [3, 4, 1] and list(known)[-1] == "z"

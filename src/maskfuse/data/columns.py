@@ -28,7 +28,8 @@ ARROW_BLOCK = 1 << 22  # bytes of CSV text pyarrow parses at a time
 
 
 class Columns:
-    """Columns of one table file: name -> object array of cells (None = missing)."""
+    """Columns of a table held in memory (scikit-learn's sets, `read_columns`): name -> object
+    array of cells (None = missing)."""
 
     def __init__(self, path: Path, data: dict[str, np.ndarray], first_row: int) -> None:
         self.path, self.data, self.first_row = path, data, first_row
@@ -43,23 +44,11 @@ class Columns:
     def row_name(self, i: int) -> str:
         return f"{self.path}, row {i + self.first_row}"
 
-    def column(self, name: str, what: str) -> np.ndarray:
-        if name not in self.data:
-            raise DataError(f"{self.path}: no column '{name}' ({what}); columns: {', '.join(self.names)}")
-        return self.data[name]
-
     def chunks(self) -> Iterator[dict[str, ListCells]]:
         """The rows in order, a chunk at a time, like `TableFile.chunks`."""
         rows = chunk_rows(len(self.data))
         for lo in range(0, len(self), rows):
             yield {name: ListCells(col[lo : lo + rows].tolist()) for name, col in self.data.items()}
-
-    def numeric(self, name: str) -> np.ndarray:
-        """Column `name` as float64, missing cells as NaN; a non-number names its row."""
-        out = np.empty(len(self), dtype=np.float64)
-        for i, cell in enumerate(self.column(name, "numbers")):
-            out[i] = to_float(cell, lambda i=i: f"{self.row_name(i)}, column '{name}'")
-        return out
 
 
 def _blank_row(batch) -> bool:
@@ -241,6 +230,11 @@ class ListCells:
         except DataError:
             return None
 
+    def codes(self, known: dict) -> np.ndarray:
+        """Each cell's number in `known`; a cell not in it yet gets the next number, in the
+        order the cells are met."""
+        return np.fromiter((known.setdefault(c, len(known)) for c in self.cells), np.int64, len(self.cells))
+
 
 class ArrowCells:
     """One column of a CSV chunk parsed by pyarrow, kept as raw strings: numbers convert in
@@ -255,6 +249,15 @@ class ArrowCells:
     @functools.cached_property
     def cells(self) -> list[str | None]:
         return _cells(self.array.to_pylist())
+
+    def codes(self, known: dict) -> np.ndarray:
+        """As `ListCells.codes`, normalising only the distinct cells (pyarrow's dictionary
+        lists them in the order met)."""
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(self.array)
+        distinct = ListCells(_cells(encoded.dictionary.to_pylist())).codes(known)
+        return distinct[encoded.indices.to_numpy(zero_copy_only=False)]
 
     def numbers(self) -> np.ndarray | None:
         import pyarrow as pa

@@ -26,14 +26,14 @@ SORT_SERIES = 4096  # series sorted by time at a time
 
 
 def _columns(table: TableFile, cfg: DataConfig, label: str | None) -> Iterator[tuple[int, dict]]:
-    """(first row index, cells) of each chunk: ids, channels, times, values (float64) and labels."""
+    """(first row index, columns) of each chunk: the id, channel and label cells (`ListCells`
+    or `ArrowCells`; channel and label None when absent) and the times and values (float64)."""
     named = {cfg.id_column: "series id", cfg.time_column: "numbers", cfg.value_column: "numbers"}
     for column, what in {**named, **({cfg.channel_column: "channel"} if cfg.channel_column else {})}.items():
         if column not in table.names:
             raise DataError(f"{table.path}: no column '{column}' ({what}); columns: {', '.join(table.names)}")
     done = 0
     for chunk in table.chunks():
-        n = len(chunk[cfg.id_column])
         numbers = {
             c: numbers_of(chunk[c], True, lambda i, c=c, f=done: f"{table.row_name(f + i)}, column '{c}'")
             for c in (cfg.time_column, cfg.value_column)
@@ -41,40 +41,48 @@ def _columns(table: TableFile, cfg: DataConfig, label: str | None) -> Iterator[t
         yield (
             done,
             {
-                "id": chunk[cfg.id_column].cells,
-                "channel": chunk[cfg.channel_column].cells if cfg.channel_column else [0] * n,
+                "id": chunk[cfg.id_column],
+                "channel": chunk[cfg.channel_column] if cfg.channel_column else None,
                 "time": numbers[cfg.time_column],
                 "value": numbers[cfg.value_column],
-                "label": chunk[label].cells if label else None,
+                "label": chunk[label] if label else None,
             },
         )
-        done += n
+        done += len(chunk[cfg.id_column])
+
+
+def _codes(cells: dict, series: dict, channels: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The series and channel numbers of a chunk's rows (new ones numbered as they are met)."""
+    s = cells["id"].codes(series)
+    return s, np.zeros(len(s), np.int64) if cells["channel"] is None else cells["channel"].codes(channels)
 
 
 def _first_pass(table: TableFile, cfg: DataConfig, label: str | None) -> tuple[dict, dict, np.ndarray, list | None]:
     """(series id -> number, channel -> number, counts [S, C], one label per series or None)."""
-    series, channels, counts, labels = {}, {}, np.zeros((0, 0), np.int64), [] if label else None
-    for first, cells in _columns(table, cfg, label):
+    series, channels, counts = {}, {} if cfg.channel_column else {0: 0}, np.zeros((0, 0), np.int64)
+    label_codes, first = {}, np.zeros(0, np.int64)  # each series' label, by its number in label_codes
+    for start, cells in _columns(table, cfg, label):
         missing = np.flatnonzero(np.isnan(cells["time"]))
         if len(missing):
-            raise DataError(f"{table.row_name(first + int(missing[0]))}: missing time in '{cfg.time_column}'")
-        s = np.fromiter((series.setdefault(i, len(series)) for i in cells["id"]), np.int64, len(cells["id"]))
-        c = np.fromiter((channels.setdefault(v, len(channels)) for v in cells["channel"]), np.int64, len(s))
+            raise DataError(f"{table.row_name(start + int(missing[0]))}: missing time in '{cfg.time_column}'")
+        s, c = _codes(cells, series, channels)
         counts = np.pad(counts, ((0, len(series) - counts.shape[0]), (0, len(channels) - counts.shape[1])))
         np.add.at(counts, (s, c), 1)
-        if labels is not None:
-            labels.extend([None] * (len(series) - len(labels)))
-            for i, (k, cell) in enumerate(zip(s, cells["label"])):
-                if labels[k] is None:
-                    labels[k] = cell
-                elif labels[k] != cell:
-                    sid = cells["id"][i]
-                    raise DataError(
-                        f"{table.row_name(first + i)}: series {sid!r} has two labels, {labels[k]!r} and {cell!r}"
-                    )
+        if label:
+            code = cells["label"].codes(label_codes)
+            first = np.pad(first, (0, len(series) - len(first)), constant_values=-1)
+            met, at = np.unique(s, return_index=True)
+            fresh = first[met] < 0
+            first[met[fresh]] = code[at[fresh]]
+            bad = np.flatnonzero(code != first[s])
+            if len(bad):
+                i, names = int(bad[0]), list(label_codes)
+                raise DataError(f"{table.row_name(start + i)}: series {list(series)[s[i]]!r} has two labels, "
+                                f"{names[first[s[i]]]!r} and {names[code[i]]!r}")  # fmt: skip
     if not series:
         raise DataError(f"{table.path}: no rows below the header")
-    return series, channels, counts, labels
+    names = list(label_codes)
+    return series, channels, counts, [names[k] for k in first] if label else None
 
 
 def long_series(
@@ -90,9 +98,9 @@ def long_series(
     x, mapped = nan_array(shape, np.float32, cfg.memory_mb)
     times, times_file = nan_array(shape, np.float64, cfg.memory_mb)
     filled = np.zeros(shape[0] * shape[1], np.int64)
-    for _, cells in _columns(table, cfg, label):
-        s = np.fromiter((series[i] for i in cells["id"]), np.int64, len(cells["id"]))
-        c = ranks[np.fromiter((channels[v] for v in cells["channel"]), np.int64, len(s))]
+    for _, cells in _columns(table, cfg, None):
+        s, c = _codes(cells, series, channels)
+        c = ranks[c]
         key = s * shape[1] + c
         place = filled[key] + _occurrence(key)
         x[s, c, place] = cells["value"]
@@ -133,7 +141,8 @@ def _repeat_row(table: TableFile, cfg: DataConfig, sid, channel, time: float) ->
     """The row index of the second observation of series `sid`, `channel` at `time`."""
     seen = 0
     for first, cells in _columns(table, cfg, None):
-        for i, (k, c, t) in enumerate(zip(cells["id"], cells["channel"], cells["time"])):
+        chans = [0] * len(cells["time"]) if cells["channel"] is None else cells["channel"].cells
+        for i, (k, c, t) in enumerate(zip(cells["id"].cells, chans, cells["time"])):
             seen += k == sid and c == channel and t == time
             if seen == 2:
                 return first + i
