@@ -36,6 +36,7 @@ class DataConfig:
     vocab: str = "wordpiece"  # text: wordpiece | bpe (trained on the training split) | items (ids as words)
     # | a path to a tokenizer.json (it must define [PAD] and [MASK])
     vocab_size: int = 4000  # text: vocabulary size when training one
+    vocabs: tuple[str, ...] = ()  # paired text columns: "column:tokenizer.json" each, else data.vocab
     categorical: tuple[str, ...] = ()  # table: columns to treat as categorical (default: inferred)
     numeric: tuple[str, ...] = ()  # table: columns to treat as numeric (default: inferred)
     on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it

@@ -1,6 +1,7 @@
 """Paired sources: the class-paired digits-av set and user manifests, with their errors."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from maskfuse.data import load_data, resident
 from maskfuse.data.digits_av import WORDS
 from maskfuse.data.ondemand import LazyRows
 from maskfuse.data.paired import part_splits
+from maskfuse.data.text import build_vocabulary, vocabulary_meta
 from maskfuse.errors import DataError
 from tests.conftest import fsdd_root
 
@@ -150,3 +152,31 @@ def test_manifest_files_on_demand_match_the_manifest_read_whole(tmp_path):
     broken = load_manifest(path, "data.memory_mb=0")  # loads: the statistics read training photos only
     with pytest.raises(DataError, match=rf"row {r + 2}, column 'photo': .*img{r}.png: cannot read image"):
         broken.test.batch(torch.arange(len(broken.test)))
+
+
+def test_paired_text_is_read_through_the_runs_own_tokenizers(tmp_path):
+    """Given a run's spec, a manifest's text columns and digits-av's phrases are tokenized by
+    the run's tokenizers (WordPiece training is not deterministic: trained again, the same
+    words may get other ids), and the data comes back identical."""
+    rows = media(tmp_path)
+    rows[2]["caption"] = None
+    for r in rows:
+        r["note"] = f"a {r['label']} written note"
+    path = write_manifest(tmp_path, rows)
+    declare = "data.modalities=[photo:image,caption:text,note:text]"
+    first = load_manifest(path, declare, "data.vocab=bpe")  # deterministic, unlike the WordPiece asked for below
+    again = load_data(resolve(overrides=["data.name=manifest", f"data.path={path}", declare, "data.channels=1",
+                                         "data.test_fraction=0.25"]).data, first.spec)  # fmt: skip
+    assert again.spec == first.spec
+    for key in ("caption", "note"):
+        assert torch.equal(again.train.parts[key], first.train.parts[key])
+    av = resolve(overrides=["data.name=digits-av", f"data.path={fsdd_root()}"]).data
+    run = load_data(av)
+    phrases = [f"the number {w} digit {d}" for d, w in enumerate(WORDS)]
+    bpe = build_vocabulary(phrases, replace(av, vocab="bpe", vocab_size=60))  # a run's own, unlike a new one
+    text = replace(run.spec.parts["text"], meta=vocabulary_meta(bpe))
+    reread = load_data(av, replace(run.spec, parts={**run.spec.parts, "text": text}))
+    assert reread.spec.parts["text"].meta["encoding"] == bpe.to_str()
+    ids = reread.test.parts["text"]
+    assert int(ids.max()) < bpe.get_vocab_size() and not torch.equal(ids, run.test.parts["text"])
+    assert torch.equal(load_data(av, run.spec).test.parts["text"], run.test.parts["text"])

@@ -16,9 +16,9 @@ from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.errors import ConfigError
 from maskfuse.train import checkpoint
 from maskfuse.train.distributed import init_world, mean_over_ranks, shard, wrap
-from maskfuse.train.loop import fit, train_step
+from maskfuse.train.loop import fit, train_step, training_splits
 from maskfuse.train.optim import build_optimizer
-from tests.conftest import small_config
+from tests.conftest import rotten_tomatoes, small_config
 from tests.methods.test_paired import paired_data
 
 WORLD = 2
@@ -235,3 +235,27 @@ def test_torchrun_from_the_command_line(tmp_path):
     no_out = [sys.executable, "-m", "maskfuse", "pretrain", "train.steps=1"]
     refused = subprocess.run(no_out, capture_output=True, text=True, env={**os.environ, "WORLD_SIZE": "2"})
     assert refused.returncode != 0 and "pass --out" in refused.stderr
+
+
+def _splits_worker(rank, port, cfg, out):
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))  # fmt: skip
+    torch.set_num_threads(1)
+    try:
+        device = torch.device("cpu")
+        splits = training_splits(cfg, out, False, init_world(device), device)
+        (out / f"rank{rank}.json").write_text(json.dumps(splits.spec.to_dict()))
+        torch.save(splits.train.inputs[:64], out / f"rank{rank}.pt")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_every_rank_reads_text_through_the_main_ranks_tokenizer(tmp_path):
+    """WordPiece training is not deterministic, so ranks that each trained one could give
+    the same words other ids; every rank uses rank 0's, sent as bytes."""
+    path = rotten_tomatoes(tmp_path, rows=300)
+    cfg = small_config(d="data.name=text", p=f"data.path={path}", l="data.label_column=sentiment")
+    mp.spawn(_splits_worker, args=(free_port(), cfg, tmp_path), nprocs=WORLD, join=True)
+    specs = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
+    assert specs[0]["meta"]["encoding"] and specs[1] == specs[0]
+    assert torch.equal(torch.load(tmp_path / "rank1.pt"), torch.load(tmp_path / "rank0.pt"))

@@ -8,7 +8,8 @@ import maskfuse
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.methods.mae import MAE
 from maskfuse.train import checkpoint, loop
-from tests.conftest import small_config
+from maskfuse.train.distributed import World
+from tests.conftest import rotten_tomatoes, small_config
 
 
 def _losses(run):
@@ -131,3 +132,19 @@ def test_tensorboard_mirrors_metrics(tmp_path):
     logged = {r["step"]: r["loss"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
     for event in events.Scalars("loss"):
         assert event.value == pytest.approx(logged[event.step])
+
+
+def test_a_resumed_run_reads_text_through_its_own_tokenizer(tmp_path):
+    """On resume the data is read again through the checkpoint's tokenizer, not one trained
+    again (WordPiece is not deterministic): here the run's is BPE and the config now asks
+    for WordPiece, which must not win."""
+    path = rotten_tomatoes(tmp_path, rows=200)
+    text = {"d": "data.name=text", "p": f"data.path={path}", "l": "data.label_column=sentiment",
+            "s": "train.stop_after=1", "c": "train.checkpoint_every=1"}  # fmt: skip
+    run = maskfuse.pretrain(small_config("mae", v="data.vocab=bpe", **text), tmp_path / "run")
+    saved = checkpoint.read_config(checkpoint.latest(run))[1]["meta"]["encoding"]
+    device = torch.device("cpu")
+    again = loop.training_splits(small_config("mae", **text), run, True, World(), device)
+    assert again.spec.meta["encoding"] == saved
+    fresh = loop.training_splits(small_config("mae", **text), tmp_path / "new", True, World(), device)
+    assert fresh.spec.meta["encoding"] != saved  # no checkpoint yet: the config's WordPiece

@@ -88,17 +88,31 @@ def in_chunks(ds, size: int) -> Iterator[ArrayDataset]:
         yield ArrayDataset(batch[ds.modality], batch.get("label"), ds.modality)
 
 
+def own_tokenizers(spec: DataSpec) -> dict[str | None, str]:
+    """The tokenizers a run's data was read with: {None: its JSON} for a text source, or
+    {column: its JSON} for the text columns of paired data."""
+    if spec.modality == "text":
+        return {None: spec.meta["encoding"]} if "encoding" in spec.meta else {}
+    return {name: part.meta["encoding"] for name, part in spec.parts.items() if "encoding" in part.meta}
+
+
 def load_data(cfg: DataConfig, spec: DataSpec | None = None) -> Splits:
     """Load the train and held-out splits that `cfg` names, with their caps applied.
 
-    Given a run's `spec`, text is read through the run's own tokenizer instead of one
-    trained again: WordPiece training is not deterministic (huggingface/tokenizers#1794),
-    so a retrained vocabulary can give the run's model other ids for the same words."""
-    if spec is not None and spec.modality == "text" and "encoding" in spec.meta:
+    Given a run's `spec`, text (a text source, or the text columns of paired data) is read
+    through the run's own tokenizers instead of ones trained again: WordPiece training is
+    not deterministic (huggingface/tokenizers#1794), so a retrained vocabulary can give the
+    run's model other ids for the same words."""
+    tokenizers = own_tokenizers(spec) if spec is not None else {}
+    if tokenizers:
         with tempfile.TemporaryDirectory() as tmp:
-            vocab = Path(tmp) / "tokenizer.json"
-            vocab.write_text(spec.meta["encoding"], encoding="utf-8")
-            return load_data(replace(cfg, vocab=str(vocab)))
+            files = {}
+            for name, encoding in tokenizers.items():
+                files[name] = Path(tmp) / f"tokenizer-{len(files)}.json"
+                files[name].write_text(encoding, encoding="utf-8")
+            if None in files:
+                return load_data(replace(cfg, vocab=str(files[None])))
+            return load_data(replace(cfg, vocabs=tuple(f"{name}:{file}" for name, file in files.items())))
     splits = DATASETS.get(cfg.name)(cfg)
     if cfg.channels is not None and not splits.spec.parts and splits.spec.shape[0] != cfg.channels:
         raise DataError(f"{splits.source}: data has {splits.spec.shape[0]} channels, data.channels={cfg.channels}")

@@ -22,7 +22,7 @@ from maskfuse.config import DataConfig
 from maskfuse.data.audio import load_fsdd
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, fixed_split
 from maskfuse.data.paired import PairedDataset, paired_spec
-from maskfuse.data.text import build_vocabulary, pad_ids, vocabulary_meta
+from maskfuse.data.text import build_vocabulary, column_vocab, pad_ids, vocabulary_meta
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -71,7 +71,7 @@ def load(cfg: DataConfig) -> Splits:
         return match_by_class(ys, clip_y, rng), texts
 
     (tr_pick, tr_texts), (te_pick, te_texts) = draw(tr_y, audio.train), draw(te_y, audio.test)
-    tok = build_vocabulary(tr_texts, DataConfig(vocab="wordpiece", vocab_size=200))
+    tok = build_vocabulary(tr_texts, column_vocab(DataConfig(vocab_size=200, vocabs=cfg.vocabs), "text"))
     ids = [e.ids for e in tok.encode_batch(tr_texts + te_texts + class_prompts(WORDS))]
     length = max(len(i) for i in ids)
 

@@ -28,7 +28,15 @@ from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
-from maskfuse.data.text import DocCells, TableDocs, TextIds, build_vocabulary, doc_chunks, vocabulary_meta
+from maskfuse.data.text import (
+    DocCells,
+    TableDocs,
+    TextIds,
+    build_vocabulary,
+    column_vocab,
+    doc_chunks,
+    vocabulary_meta,
+)
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -68,7 +76,7 @@ def text_column(m: Manifest, column: str, train: np.ndarray, cfg: DataConfig) ->
     seen = train[np.isin(train, rows)]
     if not len(seen):
         raise DataError(f"{m.path}, column '{column}': no text in the training split")
-    tok = build_vocabulary((text for chunk in doc_chunks(docs, seen) for text in chunk), cfg)
+    tok = build_vocabulary((text for chunk in doc_chunks(docs, seen) for text in chunk), column_vocab(cfg, column))
     length = max((len(e.ids) for chunk in doc_chunks(docs, rows) for e in tok.encode_batch(chunk)), default=0)
     spec = DataSpec("text", (length,), (0.0,), (1.0,), meta=vocabulary_meta(tok))
     return LazyRows(DocCells(docs), np.arange(len(m)), TextIds(tok, length), "text"), spec

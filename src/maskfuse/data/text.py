@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +210,16 @@ def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Token
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.train_from_iterator(texts, trainer)
     return tok
+
+
+def column_vocab(cfg: DataConfig, column: str) -> DataConfig:
+    """`cfg` with data.vocab set to the tokenizer data.vocabs names for a paired text
+    `column`, when it names one."""
+    for entry in cfg.vocabs:
+        name, _, path = entry.partition(":")
+        if name == column:
+            return replace(cfg, vocab=path)
+    return cfg
 
 
 def pad_ids(tok: Tokenizer, encoded: list[list[int]], length: int) -> np.ndarray:

@@ -86,3 +86,16 @@ def mean_over_ranks(value: torch.Tensor, world: World) -> torch.Tensor:
 def barrier(world: World) -> None:
     if world.size > 1:
         dist.barrier()
+
+
+def text_from_main(text: str, world: World, device: torch.device) -> str:
+    """The main rank's `text` on every rank (what the others pass is ignored), sent as UTF-8
+    bytes in a tensor: nothing is pickled."""
+    if world.size == 1:
+        return text
+    data = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8) if world.main else None
+    size = torch.tensor([0 if data is None else len(data)], dtype=torch.int64, device=device)
+    dist.broadcast(size, src=0)
+    buffer = data.to(device) if data is not None else torch.empty(int(size), dtype=torch.uint8, device=device)
+    dist.broadcast(buffer, src=0)
+    return buffer.cpu().numpy().tobytes().decode("utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -13,14 +14,22 @@ from torch.distributed.tensor import DTensor
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
-from maskfuse.data import Splits, load_data, resident
+from maskfuse.data import DataSpec, Splits, load_data, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.nn.block import configure_blocks
 from maskfuse.train import checkpoint
 from maskfuse.train.batches import train_batches
-from maskfuse.train.distributed import World, barrier, init_world, local_device, mean_over_ranks, wrap
+from maskfuse.train.distributed import (
+    World,
+    barrier,
+    init_world,
+    local_device,
+    mean_over_ranks,
+    text_from_main,
+    wrap,
+)
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
@@ -89,6 +98,20 @@ def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> N
     checkpoint.write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
 
+def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, device: torch.device) -> Splits:
+    """The run's data, its text read through one set of tokenizers: a resumed run's own,
+    else the main rank's on every rank (WordPiece training is not deterministic, so ranks
+    training their own could number the same words differently)."""
+    ckpt = checkpoint.latest(run_dir) if resume else None
+    if ckpt is not None:
+        return load_data(cfg.data, DataSpec.from_dict(checkpoint.read_config(ckpt)[1]))
+    if world.size == 1:
+        return load_data(cfg.data)
+    splits = load_data(cfg.data) if world.main else None
+    spec = text_from_main(json.dumps(splits.spec.to_dict()) if world.main else "", world, device)
+    return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
+
+
 def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None) -> Path:
     """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`)."""
     device = pick_device(cfg.train.device)
@@ -99,7 +122,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         raise ConfigError("train.fsdp shards over several processes; start the run with torchrun --nproc-per-node N")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    splits = splits or load_data(cfg.data)  # bad data fails before the run directory is made
+    splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     prepare_run_dir(cfg, run_dir, resume, world)
     model = build_method(cfg, splits.spec).to(device)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
