@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from maskfuse import cli, load
 from maskfuse.cli import main
 from maskfuse.config import DataConfig
-from maskfuse.data import arrays, load_data, ondemand, resident
+from maskfuse.data import arrays, load_data, ondemand, resident, scratch
 from maskfuse.data.arrays import ArrayRows, MappedArray, npz_arrays
 from maskfuse.errors import DataError
 from tests.conftest import pretrain_on_demand, require_fashion_mnist
@@ -34,7 +34,7 @@ def test_stored_members_are_mapped_and_compressed_ones_inflated(tmp_path):
     assert len(notes) == 2 and "'images' is compressed: inflated 0 MiB into" in notes[0]
     copy = pickle.loads(pickle.dumps(z["images"]))  # a worker maps the file again; no data travels
     assert len(pickle.dumps(z["images"])) < 1000 and np.array_equal(copy[[3]], images[[3]])
-    arrays.remove_temp(str(z["images"].path))
+    scratch.remove_temp(str(z["images"].path))
     assert not z["images"].path.exists()
 
 

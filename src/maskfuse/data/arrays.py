@@ -10,14 +10,10 @@ float32, so a uint8 archive stays uint8 on disk until a batch asks for it.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import math
 import os
 import struct
-import tempfile
 import zipfile
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +23,7 @@ import numpy as np
 import torch
 
 from maskfuse.data.base import ArrayDataset
+from maskfuse.data.scratch import temp_file
 from maskfuse.errors import DataError
 
 CHUNK_MB = 64  # decoded size of one chunk when a split is read whole
@@ -118,54 +115,6 @@ def _inflated(archive, info, path: Path, key: str, memory_mb: float, notes: list
     notes.append(f"'{key}' is compressed: inflated {nbytes / 2**20:.0f} MiB into {name} to read it by row "
                  "(save with np.savez to map it in place)")  # fmt: skip
     return MappedArray(Path(name), 0, dtype, tuple(shape), fortran)
-
-
-def temp_file(suffix: str) -> Path:
-    """A new empty temporary file, removed when the process exits."""
-    fd, name = tempfile.mkstemp(prefix="maskfuse-", suffix=suffix)
-    os.close(fd)
-    atexit.register(remove_temp, name)
-    return Path(name)
-
-
-def remove_temp(name: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.remove(name)
-
-
-@dataclass
-class Spans:
-    """Byte strings stored one after another in a file: only where each starts is held,
-    and `read` reads those asked for (by pickle, workers get the path and the offsets)."""
-
-    path: Path
-    starts: np.ndarray  # [N + 1] byte offsets: item i is bytes starts[i]:starts[i + 1]
-
-    def __len__(self) -> int:
-        return len(self.starts) - 1
-
-    def read(self, rows: np.ndarray) -> list[bytes]:
-        out = []
-        with open(self.path, "rb") as f:
-            for r in rows:
-                f.seek(int(self.starts[r]))
-                out.append(f.read(int(self.starts[r + 1] - self.starts[r])))
-        return out
-
-
-class SpanSink:
-    """Byte strings appended one at a time to a new temporary file, read back as `Spans`."""
-
-    def __init__(self, suffix: str) -> None:
-        self.path, self.starts = temp_file(suffix), array("q", [0])
-        self.file = open(self.path, "wb")  # noqa: SIM115 -- written item by item, closed by finish
-
-    def add(self, data: bytes) -> None:
-        self.starts.append(self.starts[-1] + self.file.write(data))
-
-    def finish(self) -> Spans:
-        self.file.close()
-        return Spans(self.path, np.frombuffer(self.starts, np.int64))
 
 
 class RowSink:

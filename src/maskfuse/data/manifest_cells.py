@@ -2,7 +2,7 @@
 
 `read_manifest` makes one pass over a CSV / Parquet (`columns.TableFile`) or JSONL
 manifest. Each declared column's cells are checked as they come, with errors that name
-the row and column, and written to a temporary file (`arrays.Spans`): file paths and
+the row and column, and written to a temporary file (`scratch.Spans`): file paths and
 texts as UTF-8, series as their float32 values. Only the presence flags, the label cells
 and the offsets stay in memory; a batch reads its own rows back (`StoredFiles`,
 `StoredSeries`, `text.TableDocs`).
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maskfuse.data.arrays import Spans, SpanSink
 from maskfuse.data.columns import MISSING, TableFile, chunk_rows
+from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.errors import DataError
 
 

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.arrays import MappedArray, nan_array, remove_temp
+from maskfuse.data.arrays import MappedArray, nan_array
 from maskfuse.data.columns import TableFile
+from maskfuse.data.scratch import remove_temp
 from maskfuse.data.table_encoding import numbers_of
 from maskfuse.errors import DataError
 

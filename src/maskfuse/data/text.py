@@ -27,10 +27,10 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
-from maskfuse.data.arrays import Spans, SpanSink
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import Columns, TableFile
 from maskfuse.data.ondemand import LazyRows, fits
+from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS

@@ -2,7 +2,7 @@
 `.tsv` / `.txt` layout (one series per line, label first).
 
 A file is read a line at a time: each series' values go into a temporary file
-(`arrays.Spans`, float32, channel after channel) and only its channel lengths and label
+(`scratch.Spans`, float32, channel after channel) and only its channel lengths and label
 are held. `padded` then writes the series into an array [N, C, T] padded at the end with
 NaN (series may differ in length), held when it fits in data.memory_mb, else a
 temporary file read by row. Missing values inside a series ('?' or NaN) are kept as NaN
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskfuse.data.arrays import MappedArray, Spans, SpanSink, nan_array
+from maskfuse.data.arrays import MappedArray, nan_array
 from maskfuse.data.columns import to_float
+from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.errors import DataError
 
 CHUNK = 4096  # series written into the padded array at a time
