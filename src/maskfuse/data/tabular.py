@@ -9,7 +9,7 @@ naming its row and column (or the row is skipped, with data.on_error=skip).
 A file is streamed once, a chunk of rows at a time, into one float32 array
 (`table_encoding`): the cells are never held. That array is held when it fits in
 data.memory_mb, else it lives in a temporary file and batches read their rows from it
-(`arrays.ArrayRows`); its scaling is then fitted on up to STAT_ROWS training rows.
+(`arrays.ArrayRows`); its scaling is then fitted on up to SCALING_ROWS training rows.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from maskfuse.data.table_encoding import Table, encode_table, robust_scaling, tr
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
-STAT_ROWS = 1 << 18  # training rows the robust scaling of a table read by row is fitted on
+SCALING_ROWS = 1 << 18  # training rows the robust scaling of a table read by row is fitted on
 
 
 def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
@@ -53,7 +53,7 @@ def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
     notes = [f"skipped {int(unseen.sum())} test rows with categories unseen in training"] if unseen.any() else []
     te = te[~unseen[te]]
     held = enc.mapped is None
-    fit_rows = tr if held else np.sort(tr)[np.linspace(0, len(tr) - 1, min(len(tr), STAT_ROWS)).astype(np.int64)]
+    fit_rows = tr if held else np.sort(tr)[np.linspace(0, len(tr) - 1, min(len(tr), SCALING_ROWS)).astype(np.int64)]
     center, scale = robust_scaling(enc.x, enc.kinds, fit_rows)
     if not held:
         enc.x.flush()
