@@ -12,7 +12,8 @@ from maskfuse.config import DataConfig, MaskConfig
 from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
 from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
-from maskfuse.data.text import table_documents, text_splits
+from maskfuse.data.text import text_splits
+from maskfuse.data.text_docs import table_documents
 from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS

@@ -10,7 +10,8 @@ from maskfuse.cli import main
 from maskfuse.config import resolve
 from maskfuse.data import data_overrides, load_data
 from maskfuse.data.ondemand import LazyRows
-from maskfuse.data.text import LineDocs, TableDocs, encode_with_spec
+from maskfuse.data.text import encode_with_spec
+from maskfuse.data.text_docs import LineDocs, TableDocs
 from maskfuse.errors import DataError
 from tests.conftest import rotten_tomatoes
 

@@ -28,15 +28,8 @@ from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
-from maskfuse.data.text import (
-    DocCells,
-    TableDocs,
-    TextIds,
-    build_vocabulary,
-    column_vocab,
-    doc_chunks,
-    vocabulary_meta,
-)
+from maskfuse.data.text import TextIds, build_vocabulary, column_vocab, vocabulary_meta
+from maskfuse.data.text_docs import DocCells, TableDocs, doc_chunks
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS

@@ -107,13 +107,13 @@ def _jsonl_chunks(path: Path, names: list[str], seen: dict[str, None]) -> Iterat
         for number, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
-                row = json.loads(line) if line.strip() else None
+                if not line.strip():
+                    continue
+                row = json.loads(line)
             except UnicodeDecodeError as err:
                 raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
             except json.JSONDecodeError as err:
                 raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
-            if row is None:
-                continue
             if not isinstance(row, dict):
                 raise DataError(f"{path}, line {number}: expected a JSON object per line")
             seen.update(dict.fromkeys(row))

@@ -10,14 +10,12 @@ A .txt or .jsonl file is read on demand: one pass notes where each line starts (
 JSONL labels), the vocabulary is trained on the training lines streamed from the file,
 a second pass counts tokens, and then each batch reads and tokenizes its own lines.
 A CSV or Parquet text column is streamed once into a temporary file of its documents
-(`TableDocs`) and then read the same way. The ids are held in memory instead when both
+(`text_docs.TableDocs`) and then read the same way. The ids are held in memory instead when both
 splits fit in data.memory_mb.
 """
 
 from __future__ import annotations
 
-import json
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,130 +26,14 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
-from maskfuse.data.columns import Columns, TableFile
+from maskfuse.data.columns import TableFile
 from maskfuse.data.ondemand import LazyRows, fits
-from maskfuse.data.scratch import Spans, SpanSink
+from maskfuse.data.text_docs import DocCells, LineDocs, TableDocs, doc_chunks, index_lines, table_documents
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]", "[CLS]", "[SEP]"]  # [PAD] is id 0
-CHUNK = 4096  # documents read and tokenized at a time by the passes over a corpus
-
-
-@dataclass
-class LineDocs:
-    """The documents of a .txt / .jsonl file, one per line: only where each line starts is
-    held, and `texts` reads the lines asked for."""
-
-    path: Path
-    starts: np.ndarray  # byte offset of each document's line
-    numbers: np.ndarray  # its 1-based line number, for errors
-    field: str | None  # the JSONL field holding the text; None for .txt
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def where(self, i: int) -> str:
-        return f"{self.path}, line {int(self.numbers[i])}"
-
-    def texts(self, rows: np.ndarray) -> list[str]:
-        out = []
-        with open(self.path, "rb") as f:
-            for r in rows:
-                f.seek(int(self.starts[r]))
-                line = f.readline().decode("utf-8").rstrip("\r\n")
-                out.append(line if self.field is None else str(json.loads(line)[self.field]))
-        return out
-
-
-@dataclass
-class TableDocs:
-    """The documents of a CSV / Parquet text column, written one after another as UTF-8
-    into a temporary file (`Spans`): `texts` reads those asked for."""
-
-    spans: Spans
-    table: Path | str  # the table, for errors
-    first_row: int  # the table's number for document 0
-
-    def __len__(self) -> int:
-        return len(self.spans)
-
-    def where(self, i: int) -> str:
-        return f"{self.table}, row {int(i) + self.first_row}"
-
-    def texts(self, rows: np.ndarray) -> list[str]:
-        return [b.decode("utf-8") for b in self.spans.read(rows)]
-
-
-def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray]:
-    """(documents, raw labels or None, which are empty) of a .txt or .jsonl file, from one
-    pass that holds no text. Blank JSONL lines are no documents; blank .txt lines are
-    empty documents."""
-    jsonl = path.name.lower().endswith(".jsonl")
-    starts, numbers, empty, labels = array("q"), array("q"), array("b"), []
-    offset = 0
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            start, offset = offset, offset + len(raw)
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
-            if jsonl:
-                if not line.strip():
-                    continue
-                text, label = _json_row(line, path, number, cfg)
-                labels.append(label)
-            else:
-                text = line
-            starts.append(start)
-            numbers.append(number)
-            empty.append(not text or not str(text).strip())
-    docs = LineDocs(
-        path, np.frombuffer(starts, np.int64), np.frombuffer(numbers, np.int64), cfg.text_column if jsonl else None
-    )
-    has_labels = jsonl and cfg.label_column is not None and any(v is not None for v in labels)
-    return docs, labels if has_labels else None, np.frombuffer(empty, np.int8).astype(bool)
-
-
-def _json_row(line: str, path: Path, number: int, cfg: DataConfig) -> tuple[object, object]:
-    """(text, label or None) of one JSONL line."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
-    if not isinstance(row, dict) or cfg.text_column not in row:
-        raise DataError(f"{path}, line {number}: no '{cfg.text_column}' field (data.text_column)")
-    return row[cfg.text_column], row.get(cfg.label_column) if cfg.label_column else None
-
-
-def table_documents(table: Columns | TableFile, cfg: DataConfig) -> tuple[TableDocs, list | None, np.ndarray]:
-    """(documents, raw labels or None, which are empty) of a table's text column, streamed
-    a chunk of rows at a time into a temporary file."""
-    named = {cfg.text_column: "text (data.text_column)", cfg.label_column: "labels (data.label_column; null for none)"}
-    for column, what in named.items():
-        if column is not None and column not in table.names:
-            raise DataError(f"{table.path}: no column '{column}' ({what}); columns: {', '.join(table.names)}")
-    sink, empty, labels = SpanSink(".txt"), array("b"), []
-    for chunk in table.chunks():
-        for cell in chunk[cfg.text_column].cells:
-            text = "" if cell is None else str(cell)
-            sink.add(text.encode("utf-8"))
-            empty.append(not text.strip())
-        labels.extend(chunk[cfg.label_column].cells if cfg.label_column is not None else ())
-    docs = TableDocs(sink.finish(), table.path, table.first_row)
-    return docs, labels if cfg.label_column is not None else None, np.frombuffer(empty, np.int8).astype(bool)
-
-
-@dataclass
-class DocCells:
-    """`LazyRows` cells: each document's text and where it is."""
-
-    docs: LineDocs | TableDocs
-
-    def __call__(self, rows: np.ndarray) -> list[tuple[str, str]]:
-        return list(zip(self.docs.texts(rows), [self.docs.where(r) for r in rows]))
 
 
 @dataclass
@@ -172,12 +54,6 @@ class TextIds:
         encoded = self.tok.encode_batch([text for text in texts if text])
         ids = iter(e.ids for e in encoded)
         return pad_ids(self.tok, [next(ids) if text else [] for text in texts], self.length)
-
-
-def doc_chunks(docs: LineDocs | TableDocs, rows: np.ndarray) -> Iterator[list[str]]:
-    """The texts of `rows`, in order, `CHUNK` documents at a time."""
-    for lo in range(0, len(rows), CHUNK):
-        yield docs.texts(rows[lo : lo + CHUNK])
 
 
 def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Tokenizer:
