@@ -77,8 +77,11 @@ def test_a_bad_record_is_named_after_pyarrow_stops(tmp_path, monkeypatch):
         list(chunks)
     lines[2_500] = "7,1,\xff"
     (tmp_path / "bytes.csv").write_bytes("\n".join(lines).encode("latin-1"))
-    with pytest.raises(DataError, match=r"bytes.csv: cannot read as CSV after row"):
+    with pytest.raises(DataError, match=r"bytes.csv, line 2501: not UTF-8 text \(invalid start byte\)"):
         read_columns(tmp_path / "bytes.csv")
+    (tmp_path / "head.csv").write_bytes(b"a,\xff\n1,2\n")
+    with pytest.raises(DataError, match=r"head.csv, line 1: not UTF-8 text"):
+        TableFile(tmp_path / "head.csv")
     (tmp_path / "blank.csv").write_text("a,b\n1,2\n\n3,4\n")
     with pytest.raises(DataError, match=r"blank.csv, row 3: 0 cells, the header has 2"):
         read_columns(tmp_path / "blank.csv")

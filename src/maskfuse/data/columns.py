@@ -1,11 +1,10 @@
 """Read CSV and Parquet files as named columns, with errors that name the file, row and column.
 
-`TableFile` streams a table a chunk of rows at a time; `read_columns` reads it whole.
-CSV is parsed by pyarrow when it is installed (the `parquet` extra), which also turns
-numeric cells into numbers in C, else by Python's csv module; both give the same cells,
-and the csv module takes over wherever pyarrow stops, to name a bad row. No pandas.
-Parquet goes through pyarrow. Row numbers in messages are the CSV record numbers (header
-= 1), or 0-based row indices for Parquet.
+`TableFile` streams a table a chunk of rows at a time; `read_columns` reads it whole. CSV
+is parsed by pyarrow when it is installed (the `parquet` extra), which also turns numeric
+cells into numbers in C, else by Python's csv module; both give the same cells, and the
+csv module takes over wherever pyarrow stops, to name a bad row. No pandas. Parquet goes
+through pyarrow. Rows in messages are CSV record numbers (header = 1), or Parquet indices.
 """
 
 from __future__ import annotations
@@ -113,15 +112,17 @@ class TableFile:
         rows = chunk_rows(len(self.names))
         return self._parquet_chunks(rows) if self.parquet else self._csv_chunks(rows)
 
-    def _open_csv(self):
+    def _open_csv(self, binary: bool = False):
         opener = {None: open, ".gz": gzip.open, ".bz2": bz2.open}[self.packed]
-        return opener(self.path, "rt", newline="", encoding="utf-8")
+        return opener(self.path, "rb") if binary else opener(self.path, "rt", newline="", encoding="utf-8")
 
     def _csv_header(self) -> list[str]:
         try:
             with self._open_csv() as f:
                 first = next(csv.reader(f, delimiter=self.delimiter), None)
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
+        except UnicodeDecodeError as err:
+            raise self._not_utf8(err) from err
+        except (OSError, EOFError, csv.Error) as err:
             raise DataError(f"{self.path}: cannot read as CSV ({err})") from err
         if first is None:
             raise DataError(f"{self.path}: empty file; expected a header row and data rows")
@@ -187,8 +188,20 @@ class TableFile:
                             raise DataError(f"{self.row_name(done + i)}: {len(row)} cells, the header has {width}")
                     yield {name: ListCells(_cells(column)) for name, column in zip(self.names, zip(*block))}
                     done += len(block)
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as err:
+        except UnicodeDecodeError as err:
+            raise self._not_utf8(err) from err
+        except (OSError, EOFError, csv.Error) as err:
             raise DataError(f"{self.path}: cannot read as CSV after row {done + 1} ({err})") from err
+
+    def _not_utf8(self, err: UnicodeDecodeError) -> DataError:
+        """The error naming the first line that is not UTF-8 (a line: a quoted cell may span lines)."""
+        with self._open_csv(binary=True) as f:
+            for number, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    return DataError(f"{self.path}, line {number}: not UTF-8 text ({bad.reason}); save it as UTF-8")
+        return DataError(f"{self.path}: not UTF-8 text ({err.reason})")
 
     def _parquet_file(self):
         try:
@@ -283,9 +296,5 @@ def read_columns(path: Path) -> Columns:
     for chunk in table.chunks():
         for name, cells in chunk.items():
             parts[name].extend(cells.cells)
-    data = {}
-    for name, cells in parts.items():
-        col = np.empty(len(cells), dtype=object)
-        col[:] = cells
-        data[name] = col
+    data = {name: np.fromiter(cells, dtype=object, count=len(cells)) for name, cells in parts.items()}
     return Columns(path, data, table.first_row)
