@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
@@ -163,6 +164,20 @@ def source_path(path: str | None, what: str, source: str, folder: bool) -> Path:
     if not (p.is_dir() if folder else p.is_file()):
         raise DataError(f"{p}: {what} does not exist")
     return p
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, bytes, str]]:
+    """(1-based number, raw bytes, UTF-8 text) of each line of a text file; a line that is not
+    UTF-8 is a DataError naming it."""
+    try:
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                try:
+                    yield number, raw, raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err})") from err
 
 
 def split_indices(n: int, y: np.ndarray | None, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfuse.data.base import text_lines
 from maskfuse.data.columns import MISSING, TableFile, chunk_rows
 from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.errors import DataError
@@ -103,25 +104,21 @@ def _jsonl_chunks(path: Path, names: list[str], seen: dict[str, None]) -> Iterat
     lacks the key); every key met is added to `seen`."""
     rows = chunk_rows(len(names))
     chunk: dict[str, list] = {n: [] for n in names}
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-            except UnicodeDecodeError as err:
-                raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}, line {number}: expected a JSON object per line")
-            seen.update(dict.fromkeys(row))
-            for n in names:
-                chunk[n].append(row.get(n))
-            if len(chunk[names[0]]) == rows:
-                yield chunk
-                chunk = {n: [] for n in names}
+    for number, _, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}, line {number}: expected a JSON object per line")
+        seen.update(dict.fromkeys(row))
+        for n in names:
+            chunk[n].append(row.get(n))
+        if len(chunk[names[0]]) == rows:
+            yield chunk
+            chunk = {n: [] for n in names}
     if chunk[names[0]]:
         yield chunk
 

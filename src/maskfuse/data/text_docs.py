@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
+from maskfuse.data.base import text_lines
 from maskfuse.data.columns import Columns, TableFile
 from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.errors import DataError
@@ -73,23 +74,18 @@ def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.
     jsonl = path.name.lower().endswith(".jsonl")
     starts, numbers, empty, labels = array("q"), array("q"), array("b"), []
     offset = 0
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            start, offset = offset, offset + len(raw)
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
-            if jsonl:
-                if not line.strip():
-                    continue
-                text, label = _json_row(line, path, number, cfg)
-                labels.append(label)
-            else:
-                text = line
-            starts.append(start)
-            numbers.append(number)
-            empty.append(not text or not str(text).strip())
+    for number, raw, line in text_lines(path):
+        start, offset = offset, offset + len(raw)
+        if jsonl:
+            if not line.strip():
+                continue
+            text, label = _json_row(line, path, number, cfg)
+            labels.append(label)
+        else:
+            text = line
+        starts.append(start)
+        numbers.append(number)
+        empty.append(not text or not str(text).strip())
     docs = LineDocs(
         path, np.frombuffer(starts, np.int64), np.frombuffer(numbers, np.int64), cfg.text_column if jsonl else None
     )

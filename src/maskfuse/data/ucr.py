@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.data.arrays import MappedArray, nan_array
+from maskfuse.data.base import text_lines
 from maskfuse.data.columns import to_float
 from maskfuse.data.scratch import Spans, SpanSink
 from maskfuse.errors import DataError
@@ -73,25 +74,12 @@ def padded(series: Ragged, width: int, memory_mb: float) -> tuple[np.ndarray | M
     return mapped, [f"wrote the {n} series of {series.path.name} into {mapped.path} to read them by row"]
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(number, text) of each line, as UTF-8."""
-    try:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                try:
-                    yield number, raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise DataError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err})") from err
-
-
 def _ts(path: Path, header: dict) -> Iterator[tuple[str, list[np.ndarray], str | None]]:
     """sktime / UEA .ts: '@' header lines, then 'dim1:dim2:...:label' data lines with
     comma-separated values in each dimension. Yields (where, channels, label) and fills
     `header` with whether there are labels and their declared order."""
     in_data = False
-    for number, line in _lines(path):
+    for number, _, line in text_lines(path):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -123,7 +111,7 @@ def _ts(path: Path, header: dict) -> Iterator[tuple[str, list[np.ndarray], str |
 def _ucr_table(path: Path) -> Iterator[tuple[str, list[np.ndarray], str]]:
     """UCR 2018 .tsv (tab-separated) or the older .txt (spaces or commas): label first.
     Trailing NaN cells are the padding of a shorter series."""
-    for number, line in _lines(path):
+    for number, _, line in text_lines(path):
         if not line.strip():
             continue
         cells = line.replace(",", " ").split()
