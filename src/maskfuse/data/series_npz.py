@@ -60,6 +60,6 @@ def load_npz(cfg: DataConfig) -> Splits:
     if len(channels) > 1:
         raise DataError(f"{path}: 'series' and 'test_series' hold different numbers of channels {sorted(channels)}")
     length = max(z[k].shape[-1] for k in keys)
-    shape = (channels.pop(), length if cfg.max_length is None else min(length, cfg.max_length))
+    shape = (channels.pop(), length)
     split = {name: (z[key], rows, labels, f"{path} ('{key}')") for name, (key, rows, labels) in split.items()}
     return series_rows(split, shape, cfg, f"series-npz ({path})", notes)

@@ -45,6 +45,6 @@ def load_table(cfg: DataConfig) -> Splits:
     tr, te = split_indices(len(enc.x), enc.y, cfg.test_fraction, cfg.split_seed)
     stored = enc.x if enc.mapped is None else enc.mapped
     notes = [] if enc.mapped is None else [f"encoded {len(enc.x)} series into {enc.mapped.path} to read them by row"]
-    shape = (1, len(steps) if cfg.max_length is None else min(len(steps), cfg.max_length))
+    shape = (1, len(steps))
     split = {"train": (stored, tr, enc.y, str(path)), "test": (stored, te, enc.y, str(path))}
     return series_rows(split, shape, cfg, source, notes, enc.class_names)

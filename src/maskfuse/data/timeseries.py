@@ -69,8 +69,6 @@ def series_splits(
     if train[0].shape[1] != test[0].shape[1]:
         raise DataError(f"{source}: train series have {train[0].shape[1]} channels, test series {test[0].shape[1]}")
     length = max(train[0].shape[-1], test[0].shape[-1])
-    if cfg.max_length is not None:
-        length = min(length, cfg.max_length)
     split = {name: (x, np.arange(len(x)), y, f"{source} ({name} split)") for name, (x, y) in named.items()}
     return series_rows(split, (int(train[0].shape[1]), int(length)), cfg, source, notes or [], class_names)
 
@@ -114,7 +112,10 @@ def series_rows(
     to (array [N, C, T] or [N, T], the split's rows, labels over all N or None, the name
     errors give the array). Each split is checked (data.on_error=skip drops bad rows first),
     shuffled once by data.split_seed (stores often come sorted by class, and data.max_train
-    keeps the first rows) and settled by `ondemand.settle`; `shape` is (channels, length)."""
+    keeps the first rows) and settled by `ondemand.settle`; `shape` is (channels, the longest
+    series), and series are cut at data.max_length."""
+    if cfg.max_length is not None:
+        shape = (shape[0], min(shape[1], cfg.max_length))
     parts = {}
     for name, (array, rows, labels, where) in split.items():
         convert = SeriesValues(where, shape[1])
@@ -143,9 +144,8 @@ def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=(),
     if test is not None:
         return series_splits((x, y), test, source, cfg, class_names, list(notes))
     tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
-    length = x.shape[-1] if cfg.max_length is None else min(x.shape[-1], cfg.max_length)
     split = {"train": (x, tr, y, source), "test": (x, te, y, source)}
-    return series_rows(split, (int(x.shape[1]), int(length)), cfg, source, list(notes), class_names)
+    return series_rows(split, (int(x.shape[1]), int(x.shape[-1])), cfg, source, list(notes), class_names)
 
 
 def encode_labels(raw: np.ndarray, where: str, order: tuple[str, ...] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
