@@ -57,7 +57,7 @@ def file_column(kind: str, m: Manifest, column: str, cfg: DataConfig) -> LazyRow
     mode = "L" if cfg.channels == 1 else "RGB"
     decode = Decoder(kind, mode=mode, size=cfg.image_size, rate=cfg.sample_rate, samples=samples)
     cells = StoredFiles(m.path, m.first_row, column, m.stores[column])
-    decode.prime(*cells(np.flatnonzero(m.present[:, list(m.stores).index(column)])[:1])[0])
+    decode.prime(*cells(m.rows_with(column)[:1])[0])
     return LazyRows(cells, np.arange(len(m)), decode, kind)
 
 
@@ -65,7 +65,7 @@ def text_column(m: Manifest, column: str, train: np.ndarray, cfg: DataConfig) ->
     """A text column tokenized on demand, with its spec: the vocabulary is trained on the
     training split's texts, read in split order; the length is that of the longest text."""
     docs = TableDocs(m.stores[column], m.path, m.first_row)
-    rows = np.flatnonzero(m.present[:, list(m.stores).index(column)])
+    rows = m.rows_with(column)
     seen = train[np.isin(train, rows)]
     if not len(seen):
         raise DataError(f"{m.path}, column '{column}': no text in the training split")
@@ -101,8 +101,8 @@ def load_manifest(cfg: DataConfig) -> Splits:
     empty = np.flatnonzero(~m.present.any(1))
     if len(empty):
         raise DataError(f"{m.where(empty[0])}: every modality ({', '.join(kinds)}) is empty")
-    for j, c in enumerate(kinds):
-        if not m.present[:, j].any():
+    for c in kinds:
+        if not len(m.rows_with(c)):
             raise DataError(f"{path}, column '{c}': every cell is empty")
     y, names = (None, ()) if m.labels is None else encode_labels(m.labels, str(path))
     tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed)
@@ -117,9 +117,9 @@ def load_manifest(cfg: DataConfig) -> Splits:
             parts[c] = file_column(kind, m, c, cfg)
     if fits(len(m), [(2 * x.shape[0],) if kinds[c] == "text" else x.shape for c, x in parts.items()], cfg.memory_mb):
         parts = {c: x.decoded().inputs for c, x in parts.items()}  # small enough: read once, held
-    for j, c in enumerate(kinds):  # in declared order
+    for c in kinds:  # in declared order
         if c not in specs:
-            seen = np.intersect1d(tr, np.flatnonzero(m.present[:, j]))
+            seen = np.intersect1d(tr, m.rows_with(c))
             specs[c] = column_stats(parts[c], seen, kinds[c], cfg.split_seed)
     specs = {c: specs[c] for c in kinds}
     flags = torch.as_tensor(m.present)

@@ -50,6 +50,10 @@ class Manifest:
     def __len__(self) -> int:
         return len(self.present)
 
+    def rows_with(self, column: str) -> np.ndarray:
+        """The rows where `column` is present."""
+        return np.flatnonzero(self.present[:, list(self.stores).index(column)])
+
     def where(self, i: int, column: str | None = None) -> str:
         row = f"{self.path}, row {int(i) + self.first_row}"
         return row if column is None else f"{row}, column '{column}'"
