@@ -41,10 +41,14 @@ def shared_embeddings(backbone: MultiBackbone, data: PairedDataset, batch_size: 
 
 def retrieval(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
     """Query row i's match is key row i. R@1/5/10 (%), median rank (1 = first), and with
-    labels the share whose top-1 key has the query's class (class R@1, %)."""
+    labels the share whose top-1 key has the query's class (class R@1, %).
+
+    A key that scores as high as the match ranks before it: ties count against the
+    query, so an embedding that cannot tell rows apart (a collapsed one) ranks every
+    match last instead of first."""
     sims = query @ keys.T
     true = sims.diagonal()[:, None]
-    rank = (sims > true).sum(1) + 1  # ties count in the query's favour
+    rank = (~(sims < true)).sum(1)  # every key not strictly below the match (NaN included), itself too
     out = {f"R@{k}": float((rank <= k).float().mean() * 100) for k in (1, 5, 10)}
     out["median_rank"] = float(rank.float().median())
     out["rows"] = int(len(query))
