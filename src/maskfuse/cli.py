@@ -21,7 +21,7 @@ from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
 from maskfuse.data.text import fit_ids
 from maskfuse.errors import DataError, MaskfuseError
-from maskfuse.evaluate.suite import headline_rows
+from maskfuse.evaluate.suite import headline_rows, knn_note
 from maskfuse.recipes import recipe_description, recipe_names
 from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
@@ -99,6 +99,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     protocols = tuple(p.strip() for p in args.protocols.split(",") if p.strip()) if args.protocols else None
     report = api.evaluate(args.run, protocols, args.compare)
     out.print(results_table(report))
+    if knn_note(report):
+        out.print(escape(knn_note(report)))
     for table in crossmodal_tables(report["crossmodal"]) if "crossmodal" in report else []:
         out.print(table)
     if "comparison" in report:

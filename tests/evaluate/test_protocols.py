@@ -74,3 +74,21 @@ def test_rankme_known_values():
     s = torch.tensor([3.0, 1.0])  # singular values 3 and 1: p = (.75, .25)
     expected = float(np.exp(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25))))
     assert rankme(torch.diag(s)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_knn_headline_k_is_capped_by_the_smallest_class():
+    from maskfuse.config import EvalConfig
+    from maskfuse.data.base import ArrayDataset, DataSpec, Splits
+    from maskfuse.evaluate.features import FeatureSet
+    from maskfuse.evaluate.knn import evaluate_knn
+
+    # class 1 has 5 training rows: with k = 20 its 5 neighbours are outvoted by class 0's 15
+    labels = torch.tensor([0] * 40 + [1] * 5)
+    train = torch.cat([torch.randn(40, 4) * 0.1 + torch.tensor([1.0, 0, 0, 0]), torch.randn(5, 4) * 0.1 + 0.3])
+    test_labels = torch.tensor([0] * 5 + [1] * 5)
+    test = torch.cat([torch.randn(5, 4) * 0.1 + torch.tensor([1.0, 0, 0, 0]), torch.randn(5, 4) * 0.1 + 0.3])
+    splits = Splits(ArrayDataset(train, labels), ArrayDataset(test, test_labels), DataSpec("image", (4,), (0,), (1,)))
+    fs = FeatureSet("x", splits, lambda x: x, train, test)
+    out = evaluate_knn(fs, EvalConfig(knn_k=20, knn_temperature=1.0))
+    assert out["k"] == 5 and out["k_capped"] and out["top1"] == 1.0
+    assert out["k=20"] < 1.0  # what the uncapped headline would have said

@@ -100,3 +100,31 @@ def test_report_in_a_real_browser(report_run, tmp_path):
         capture_output=True, timeout=120,
     )  # fmt: skip
     assert shot.stat().st_size > 20000  # a rendered page, not a blank one
+
+
+def _report(pre_knn, init_knn, raw_knn, pre_lin=0.9, init_lin=0.8, raw_lin=0.85):
+    def row(knn, lin):
+        return {"knn": {"top1": knn, "k": 20, "k_capped": False}, "linear": {"top1": lin}}
+
+    return {"results": {"raw input": row(raw_knn, raw_lin), "random init": row(init_knn, init_lin),
+                        "pretrained": row(pre_knn, pre_lin)}}  # fmt: skip
+
+
+def test_verdict_says_when_pretraining_lost():
+    from maskfuse.report.html import verdict
+
+    better = verdict(_report(0.95, 0.6, 0.9))
+    assert "+5.0 points over raw input" in better and "Worse" not in better
+    worse = verdict(_report(0.84, 0.7, 0.846, pre_lin=0.75, init_lin=0.78))
+    assert "-0.6 points over raw input" in worse
+    assert "Worse than what it is compared with: k-NN is below the raw input" in worse
+    assert "linear-probe is below the random init; linear-probe is below the raw input" in worse
+
+
+def test_knn_cap_is_said_in_the_page():
+    from maskfuse.evaluate.suite import knn_note
+
+    report = _report(0.9, 0.5, 0.8)
+    assert knn_note(report) == ""
+    report["results"]["pretrained"]["knn"].update(k=12, k_capped=True)
+    assert "k = 12" in knn_note(report)

@@ -137,3 +137,13 @@ def headline_rows(report: dict[str, Any]) -> tuple[list[str], dict[str, list[str
                 cells.append(f"{100 * value:.1f} %" if proto.percent else f"{value:.2f}")
         rows[row] = cells
     return columns, rows
+
+
+def knn_note(report: dict[str, Any]) -> str:
+    """Which k the k-NN column uses, when the smallest class capped it ("" otherwise)."""
+    for result in report["results"].values():
+        knn = result.get("knn", {})
+        if knn.get("k_capped"):
+            return (f"k-NN votes over k = {knn['k']} neighbours: capped at the training rows of the "
+                    "smallest class, so that class can win a vote.")  # fmt: skip
+    return ""

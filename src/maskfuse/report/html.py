@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from maskfuse.evaluate.suite import headline_rows
+from maskfuse.evaluate.suite import headline_rows, knn_note
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -32,22 +32,38 @@ CAPTIONS = {
 
 
 def verdict(report: dict[str, Any]) -> str:
-    """One sentence a newcomer can read at a glance: did pretraining help?"""
+    """What a newcomer should read at a glance: did pretraining help, against the encoder
+    it started from and against the raw input the user already had? Where it did worse,
+    the sentence says so plainly."""
     if "crossmodal" in report:
         ret = {row: report["crossmodal"][row]["retrieval"] for row in ("random init", "pretrained")}
         mean = {row: sum(r.get("class_R@1", r["R@1"]) for r in v.values()) / len(v) for row, v in ret.items()}
-        return (f"Shared space: mean cross-modal class R@1 {mean['pretrained']:.1f} % "
+        text = (f"Shared space: mean cross-modal class R@1 {mean['pretrained']:.1f} % "
                 f"(random init {mean['random init']:.1f} %) over {len(ret['pretrained'])} modality pairs.")  # fmt: skip
+        if mean["pretrained"] < mean["random init"]:
+            text += " Pretraining made the shared space worse than its random init."
+        return text
     rows = report["results"]
-    pre, init = rows.get("pretrained", {}), rows.get("random init", {})
-    lines = []
+    pre = rows.get("pretrained", {})
+    lines, worse = [], []
     for key, name in (("knn", "k-NN"), ("linear", "linear-probe")):
-        if "top1" in pre.get(key, {}) and "top1" in init.get(key, {}):
-            delta = 100 * (pre[key]["top1"] - init[key]["top1"])
-            lines.append(f"{name} accuracy {100 * pre[key]['top1']:.1f} % ({delta:+.1f} points over random init)")
+        if "top1" not in pre.get(key, {}):
+            continue
+        score = 100 * pre[key]["top1"]
+        against = []
+        for row in ("random init", "raw input"):
+            if "top1" in rows.get(row, {}).get(key, {}):
+                delta = score - 100 * rows[row][key]["top1"]
+                against.append(f"{delta:+.1f} points over {row}")
+                if delta < 0:
+                    worse.append(f"{name} is below the {row}")
+        lines.append(f"{name} accuracy {score:.1f} %" + (f" ({', '.join(against)})" if against else ""))
     if not lines:
         return "No labels: only label-free diagnostics are shown."
-    return "Pretrained encoder: " + "; ".join(lines) + "."
+    text = "Pretrained encoder: " + "; ".join(lines) + "."
+    if worse:
+        text += " Worse than what it is compared with: " + "; ".join(worse) + "."
+    return text
 
 
 def results_table(report: dict[str, Any]) -> str:
@@ -113,6 +129,7 @@ def render(
 <p class="caption">Each row is scored the same way on the held-out split: raw inputs, the encoder at
 the weights pretraining started from, and the pretrained encoder. Details in eval.json.</p>
 {results_table(report)}
+<p class="caption">{escape(knn_note(report))}</p>
 {crossmodal_section(report)}
 {"".join(sections)}
 <h2>Configuration</h2><pre>{escape(config_yaml)}</pre>
