@@ -226,7 +226,7 @@ class EvalConfig:
     diagnostics_rows: int = 2000  # rows used for alignment / uniformity
     baselines: bool = True  # also evaluate raw inputs and a random-init encoder
     zeroshot_prompt: str | None = None  # paired data with text: "{}" filled with each class name for
-    # zero-shot prototypes (None: the data's own template, e.g. digits-av's "the number {}", else "{}")
+    # zero-shot prototypes (None: the data's held-out templates, e.g. digits-av's, else the bare name)
     batch_size: int = 512
     stream_rows: int = 20000  # data read from disk on demand (shards, Hugging Face): training rows the
     # probes and k-NN use (the first ones); in-memory sets use every row

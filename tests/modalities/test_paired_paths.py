@@ -27,7 +27,11 @@ def test_clip_on_digits_av_aligns_the_modalities(tmp_path):
     # Random init sits at chance (10 %); measured 60-95 % after 150 steps (half-second clips).
     for pair in ("image->audio", "audio->image", "text->audio"):
         assert init["retrieval"][pair]["class_R@1"] < 25 < 45 < pre["retrieval"][pair]["class_R@1"], pair
-    assert pre["zeroshot"]["text class names -> image"] > 50 > 25 > init["zeroshot"]["text class names -> image"]
+    # zero-shot prompts that no training caption uses, and the caption template scored apart
+    heldout = "text class names, held-out prompts -> image"
+    caption = "text class names, training-caption prompt -> image"
+    assert pre["zeroshot"][heldout] > 50 > 25 > init["zeroshot"][heldout]
+    assert pre["zeroshot"][caption] > 50 > 25 > init["zeroshot"][caption]
     assert set(pre["joint_retrieval"]) == {"audio,text->image", "image,text->audio", "image,audio->text"}
     assert pre["missing"]["without audio"] > 80
     assert main(["report", str(run)]) == 0

@@ -98,12 +98,34 @@ def support_prototypes(z: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor
 
 
 @torch.no_grad()
-def prompt_prototypes(backbone: MultiBackbone, name: str, spec: DataSpec, prompts: list[str]) -> torch.Tensor:
-    """Embeddings of one text prompt per class through text modality `name`: [C, P]."""
+def prompt_prototypes(backbone: MultiBackbone, name: str, spec: DataSpec, prompts: list[list[str]]) -> torch.Tensor:
+    """Class prototypes [C, P] from text: `prompts[c]` holds class c's prompts (one per
+    template), each embedded through text modality `name`; a class's prototype is the
+    mean of its prompts' unit embeddings (CLIP's prompt ensembling)."""
     device = next(backbone.parameters()).device
-    ids = encode_with_spec(spec, prompts).to(device)
     backbone.eval()
-    return backbone.shared(name, ids).float().cpu()
+    flat = [text for per_class in prompts for text in per_class]
+    z = backbone.shared(name, encode_with_spec(spec, flat).to(device)).float().cpu()
+    return z.view(len(prompts), -1, z.shape[1]).mean(1)
+
+
+def prompt_sets(spec: DataSpec, user_template: str | None) -> dict[str, tuple[str, ...]]:
+    """Named sets of zero-shot templates ("{}" = the class name).
+
+    The user's template (eval.zeroshot_prompt) when given; else the data's held-out
+    templates, which no training caption uses (digits-av), or the bare class name. A
+    template the training captions do use is scored apart, under a name that says so:
+    prompting with a training caption measures recall of captions, not zero-shot transfer."""
+    meta = spec.meta
+    if user_template is not None:
+        sets = {f"class names, prompt '{user_template}'": (user_template,)}
+    elif meta.get("heldout_prompts"):
+        sets = {"class names, held-out prompts": tuple(meta["heldout_prompts"])}
+    else:
+        sets = {"class names": ("{}",)}
+    if meta.get("caption_prompt"):
+        sets["class names, training-caption prompt"] = (meta["caption_prompt"],)
+    return sets
 
 
 def missing_robustness(
@@ -126,20 +148,23 @@ def missing_robustness(
 
 
 def zero_shot_table(
-    backbone: MultiBackbone, spec: DataSpec, train: PairedDataset, z_train, test: PairedDataset, z_test, prompt: str
-) -> dict[str, float]:
+    backbone: MultiBackbone, spec: DataSpec, train: PairedDataset, z_train, test: PairedDataset, z_test,
+    prompts: dict[str, tuple[str, ...]],
+) -> dict[str, float]:  # fmt: skip
     """Zero-shot accuracy of each modality's test rows against class prototypes from
     every other modality: its training rows' class means ("<m> support"), and for text
-    modalities the embedded class names ("<m> class names", via `prompt`)."""
+    modalities the class names embedded through each set of `prompts` ("<m> <set name>")."""
     classes = len(spec.class_names)
-    prompts = [prompt.format(c) for c in spec.class_names]
     prototypes = {}  # name -> (source modality, [C, P]), computed once for every target
     for source in backbone.names:
         support = support_prototypes(z_train[source], train.labels, train.rows_of(source), classes)
         prototypes[f"{source} support"] = (source, support)
-        if spec.parts[source].modality == "text":
-            named = prompt_prototypes(backbone, source, spec.parts[source], prompts)
-            prototypes[f"{source} class names"] = (source, named)
+        if spec.parts[source].modality != "text":
+            continue
+        for set_name, templates in prompts.items():
+            texts = [[t.format(c) for t in templates] for c in spec.class_names]
+            named = prompt_prototypes(backbone, source, spec.parts[source], texts)
+            prototypes[f"{source} {set_name}"] = (source, named)
     out = {}
     for target in backbone.names:
         rows = test.rows_of(target)
@@ -160,8 +185,7 @@ def crossmodal_results(backbone: MultiBackbone, spec: DataSpec, train: PairedDat
     if train.labels is None or test.labels is None or not spec.class_names:
         return out
     z_train = shared_embeddings(backbone, train, batch_size)
-    template = prompt or spec.meta.get("prompt", "{}")
-    out["zeroshot"] = zero_shot_table(backbone, spec, train, z_train, test, z_test, template)
+    out["zeroshot"] = zero_shot_table(backbone, spec, train, z_train, test, z_test, prompt_sets(spec, prompt))
     full_tr, full_te = train.present.all(1), test.present.all(1)
     out["missing"] = missing_robustness(
         {m: z[full_tr] for m, z in z_train.items()}, train.labels[full_tr],
