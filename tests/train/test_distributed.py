@@ -259,3 +259,50 @@ def test_every_rank_reads_text_through_the_main_ranks_tokenizer(tmp_path):
     specs = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
     assert specs[0]["meta"]["encoding"] and specs[1] == specs[0]
     assert torch.equal(torch.load(tmp_path / "rank1.pt"), torch.load(tmp_path / "rank0.pt"))
+
+
+def _record_seeds(folder, rank):
+    """Run two MAE steps with random masks through the real loop, noting the seed each
+    step's draws start from."""
+    import maskfuse.train.loop as loop
+
+    seeds, real = [], loop.train_step
+
+    def spy(*args, **kwargs):
+        seeds.append(torch.initial_seed())
+        return real(*args, **kwargs)
+
+    loop.train_step = spy
+    try:
+        cfg = small_config("mae")
+        cfg.train.steps, cfg.train.monitor_every = 2, 0
+        fit(cfg, folder, splits=load_data(cfg.data))
+    finally:
+        loop.train_step = real
+    (folder.parent / f"seeds{rank}.json").write_text(json.dumps(seeds))
+
+
+def _seed_worker(rank, port, folder):
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))  # fmt: skip
+    torch.set_num_threads(1)
+    try:
+        _record_seeds(folder, rank)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_every_rank_draws_its_own_masks_and_views(tmp_path):
+    """Ranks seed each step from their own stream, so they do not repeat each other's
+    masks and augmentations; rank 0's stream is the one a single process uses."""
+    mp.spawn(_seed_worker, args=(free_port(), tmp_path / "two" / "run"), nprocs=WORLD, join=True)
+    _record_seeds(tmp_path / "one" / "run", 0)
+    ranks = [json.loads((tmp_path / "two" / f"seeds{r}.json").read_text()) for r in range(WORLD)]
+    alone = json.loads((tmp_path / "one" / "seeds0.json").read_text())
+    assert len(ranks[0]) == len(ranks[1]) == 2
+    assert ranks[0] == alone and all(a != b for a, b in zip(ranks[0], ranks[1]))
+    masks = []
+    for seed in ranks[1][0], ranks[0][0]:
+        torch.manual_seed(seed)
+        masks.append(torch.rand(4, 16).argsort(1))  # what the random sampler draws from
+    assert not torch.equal(*masks)

@@ -148,3 +148,13 @@ def test_a_resumed_run_reads_text_through_its_own_tokenizer(tmp_path):
     assert again.spec.meta["encoding"] == saved
     fresh = loop.training_splits(small_config("mae", **text), tmp_path / "new", True, World(), device)
     assert fresh.spec.meta["encoding"] != saved  # no checkpoint yet: the config's WordPiece
+
+
+def test_step_seeds_differ_across_ranks_in_the_bits_torch_keeps():
+    """torch's CPU generator keeps only a seed's low 32 bits: 64 ranks x 2,000 steps give
+    128,000 distinct streams there, and rank 0 keeps the single-process seed."""
+    from maskfuse.train.loop import step_seed
+
+    low = {step_seed(3, step, rank) % 2**32 for rank in range(64) for step in range(2000)}
+    assert len(low) == 64 * 2000
+    assert step_seed(3, 17, 0) == 3 * 1_000_003 + 17

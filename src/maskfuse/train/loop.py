@@ -112,6 +112,16 @@ def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, devi
     return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
 
 
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The seed of the draws of one step (masks, views, noise) on one rank. Each rank has
+    its own stream, so ranks do not repeat each other's masks and views on their different
+    rows; rank 0's stream is the one a single process uses.
+
+    torch's CPU generator keeps only the low 32 bits of a seed, so ranks differ there: the
+    rank times an odd constant (a bijection mod 2^32) is XOR-ed in."""
+    return (seed * 1_000_003 + step) ^ (rank * 0x9E3779B1)
+
+
 def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None) -> Path:
     """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`)."""
     device = pick_device(cfg.train.device)
@@ -161,7 +171,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         with TrainProgress(cfg.train.steps, start, cfg.train.progress and world.main, title) as bar:
             batches = train_batches(splits.train, cfg, world, start, stop, device)
             for step, batch in zip(range(start, stop), batches):
-                torch.manual_seed(cfg.train.seed * 1_000_003 + step)  # the step's masks and views
+                torch.manual_seed(step_seed(cfg.train.seed, step, world.rank))  # the step's masks and views
                 if progress_hook is not None:
                     progress_hook(step / max(cfg.train.steps - 1, 1))
                 out = train_step(model, opt, batch, step, cfg, net)
