@@ -124,3 +124,19 @@ def test_report_command(tmp_path, capsys):
     assert (run / "eval.json").is_file() and (run / "report" / "report.html").is_file()
     assert "report.html" in capsys.readouterr().out
     assert main(["report", str(run), "--map", "tsne"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("recipe", "data", "given"),
+    [("text-mlm", [], "image data"), ("series-mae", ["--data", "digits"], "image data"),
+     ("table-mae", ["--data", "digits"], "image data"), ("audio-mae", ["--data", "wine"], "table data"),
+     ("clip", ["--data", "digits"], "image data")],
+)  # fmt: skip
+def test_recipes_refuse_data_of_another_modality(tmp_path, capsys, recipe, data, given):
+    """Without --data a text recipe no longer trains on the default digits; with data of
+    another modality it stops before any run folder is made."""
+    run = tmp_path / "run"
+    assert main(["pretrain", "--recipe", recipe, *data, "--out", str(run), *SMALL]) == 2
+    message = capsys.readouterr().err
+    assert "this recipe is for" in message and given in message and "pass --data with" in message
+    assert not run.exists()

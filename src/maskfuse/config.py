@@ -236,6 +236,8 @@ class EvalConfig:
 @dataclass
 class Config:
     method: str = "mae"  # a registered method: mae, simmim, simclr
+    modality: str | None = None  # the modality a recipe is made for (text-mlm: text); data of another
+    # modality is refused before the run starts. None: any modality
     run_dir: str | None = None  # None: runs/<method>-<data>-<time>
     data: DataConfig = field(default_factory=DataConfig)
     image: ImageConfig = field(default_factory=ImageConfig)

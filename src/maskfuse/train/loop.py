@@ -112,6 +112,16 @@ def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, devi
     return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
 
 
+def check_modality(cfg: Config, spec: DataSpec) -> None:
+    """A recipe made for one modality refuses data of another (cfg.modality)."""
+    if cfg.modality is not None and spec.modality != cfg.modality:
+        given = f"paired data ({', '.join(spec.parts)})" if spec.parts else f"{spec.modality} data"
+        raise ConfigError(
+            f"this recipe is for {cfg.modality} data (modality: {cfg.modality}), but data.name={cfg.data.name} gives "
+            f"{given}; pass --data with {cfg.modality} data"
+        )
+
+
 def step_seed(seed: int, step: int, rank: int) -> int:
     """The seed of the draws of one step (masks, views, noise) on one rank. Each rank has
     its own stream, so ranks do not repeat each other's masks and views on their different
@@ -133,6 +143,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
+    check_modality(cfg, splits.spec)
     prepare_run_dir(cfg, run_dir, resume, world)
     model = build_method(cfg, splits.spec).to(device)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
