@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -19,8 +20,9 @@ from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.nn.block import configure_blocks
-from maskfuse.train import checkpoint
+from maskfuse.train import budget, checkpoint
 from maskfuse.train.batches import train_batches
+from maskfuse.train.budget import UNSIZED, BudgetSizing, parse_budget
 from maskfuse.train.distributed import (
     World,
     barrier,
@@ -95,7 +97,24 @@ def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> N
     if checkpoint.latest(run_dir) is not None:
         raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another run_dir")
     run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(cfg, run_dir)
+
+
+def write_config(cfg: Config, run_dir: Path) -> None:
     checkpoint.write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def budget_sizing(cfg: Config, resume: bool, start: int, began: float) -> BudgetSizing | None:
+    """The sizing of train.steps from train.budget: for a fresh run with a budget, and for
+    a resumed one that stopped before its steps were sized (train.steps is UNSIZED until then)."""
+    if cfg.train.budget is None:
+        return None
+    seconds = parse_budget(cfg.train.budget)
+    if not resume:
+        cfg.train.steps = UNSIZED
+    if cfg.train.steps != UNSIZED:
+        return None
+    return BudgetSizing(seconds, began, start, cfg.train.monitor_every)
 
 
 def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, device: torch.device) -> Splits:
@@ -132,8 +151,19 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step) ^ (rank * 0x9E3779B1)
 
 
+def fix_steps(cfg: Config, steps: int, run_dir: Path, world: World, bar: TrainProgress) -> int:
+    """Set train.steps from the budget (in the config file too, so a resume keeps the
+    schedule); returns where this session stops."""
+    cfg.train.steps = steps
+    if world.main:
+        write_config(cfg, run_dir)
+    bar.resize(steps)
+    return min(steps, cfg.train.stop_after or steps)
+
+
 def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None) -> Path:
     """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`)."""
+    began = budget.clock()
     device = pick_device(cfg.train.device)
     world = init_world(device)
     device = local_device(device, world)
@@ -142,6 +172,8 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         raise ConfigError("train.fsdp shards over several processes; start the run with torchrun --nproc-per-node N")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    if cfg.train.budget is not None:
+        parse_budget(cfg.train.budget)  # a bad budget fails before the data is read
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
     prepare_run_dir(cfg, run_dir, resume, world)
@@ -157,6 +189,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         if ckpt is None:
             raise ConfigError(f"{run_dir}: no checkpoint to resume from")
         start = checkpoint.load_training_state(ckpt, weights, optim)
+    sizing = budget_sizing(cfg, resume, start, began)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(
         run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
@@ -176,12 +209,37 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
             weights.state_dict(), optim.state_dict()
         barrier(world)
 
+    def watch_due(done: int) -> bool:  # on the monitor period, at the end, and where a budget is sized
+        every = cfg.train.monitor_every
+        timed = sizing is not None and sizing.wants_monitor(done)
+        return monitor is not None and ((every and done % every == 0) or done == stop or timed)
+
+    def watch_now(record: dict, done: int) -> float:  # the online monitors; returns their seconds
+        t0 = time.perf_counter()
+        with gathered(model):
+            record.update(monitor(watched))
+        bar.monitor(record, done)
+        return time.perf_counter() - t0
+
+    def follow_budget(sizing: BudgetSizing, done: int, monitor_s: float, record: dict, stop: int):
+        """(the sizing, or None once it is over; where this session stops), every rank
+        following the main rank's clock."""
+        decision = f"{sizing.steps(done, monitor_s)} {sizing.finished}"
+        sized, finished = text_from_main(decision, world, device).split()
+        if sized != "None":
+            stop = fix_steps(cfg, int(sized), run_dir, world, bar)
+            record["budget_steps"] = cfg.train.steps
+        return (None if finished == "True" else sizing), stop
+
     title = f"{cfg.method} on {cfg.data.name}"
     completed = start  # steps whose update has landed
     try:
-        with TrainProgress(cfg.train.steps, start, cfg.train.progress and world.main, title) as bar:
+        total = None if sizing else cfg.train.steps
+        with TrainProgress(total, start, cfg.train.progress and world.main, title) as bar:
             batches = train_batches(splits.train, cfg, world, start, stop, device)
-            for step, batch in zip(range(start, stop), batches):
+            for step, batch in zip(itertools.count(start), batches):
+                if step >= stop:
+                    break
                 torch.manual_seed(step_seed(cfg.train.seed, step, world.rank))  # the step's masks and views
                 if progress_hook is not None:
                     progress_hook(step / max(cfg.train.steps - 1, 1))
@@ -190,13 +248,15 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
                 rate = bar.samples_per_s(cfg.train.batch_size)
                 loss = float(mean_over_ranks(out.loss, world))
                 record = {"step": done, "loss": loss, "lr": opt.param_groups[0]["lr"], "samples_per_s": rate}
-                monitored = monitor is not None and (done % cfg.train.monitor_every == 0 or done == stop)
-                if monitored:
-                    with gathered(model):
-                        record.update(monitor(watched))
-                    bar.monitor(record, done)
+                monitored = watch_due(done)
+                monitor_s = watch_now(record, done) if monitored else 0.0
+                if sizing is not None:
+                    sizing, stop = follow_budget(sizing, done, monitor_s, record, stop)
+                    if not monitored and watch_due(done):  # the budget ended the run at this step
+                        watch_now(record, done)
+                        monitored = True
                 bar.update(done, loss, rate)
-                if monitored or done % cfg.train.log_every == 0 or done == stop:
+                if monitored or done % cfg.train.log_every == 0 or done == stop or "budget_steps" in record:
                     log.write({**record, **out.logs, "elapsed_s": round(bar.elapsed(), 3)})
                 if done % cfg.train.checkpoint_every == 0 or done == stop:
                     save(done)

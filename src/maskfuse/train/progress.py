@@ -60,7 +60,7 @@ def _tensorboard_writer(folder: Path, resume_step: int):
 class TrainProgress:
     """Progress bar with loss, samples/s and ETA; a plain line per log step off a terminal."""
 
-    def __init__(self, total: int, start: int, enabled: bool, title: str) -> None:
+    def __init__(self, total: int | None, start: int, enabled: bool, title: str) -> None:
         self.console = Console(stderr=True)
         self.live = enabled and self.console.is_terminal
         self.enabled = enabled
@@ -76,8 +76,14 @@ class TrainProgress:
             disable=not self.live,
         )
         self.task = self.bar.add_task(title, total=total, completed=start, loss="-", rate="-", monitor="")
-        self._t0, self._seen, self.total = time.perf_counter(), 0, total
-        self._plain_every = max(1, total // 20)  # off a terminal: about 20 lines per run
+        self._t0, self._seen, self._first, self._monitor_text = time.perf_counter(), 0, start, ""
+        self.resize(total)
+
+    def resize(self, total: int | None) -> None:
+        """Set the step count (None: not known yet, while a budget is being sized)."""
+        self.total = total
+        self.bar.update(self.task, total=total)
+        self._plain_every = max(1, total // 20) if total else 10  # off a terminal: about 20 lines per run
 
     def __enter__(self) -> TrainProgress:
         self.bar.start()
@@ -95,6 +101,7 @@ class TrainProgress:
         if "monitor/knn" in stats:
             text += f"  knn {100 * stats['monitor/knn']:.1f}%"
         self.bar.update(self.task, monitor=text)
+        self._monitor_text = f"  {text}"
         if stats.get("monitor/collapse"):
             self.console.print(
                 f"[bold yellow]warning:[/] step {step}: the embedding looks collapsed ({text}); "
@@ -109,4 +116,15 @@ class TrainProgress:
     def update(self, step: int, loss: float, rate: float) -> None:
         self.bar.update(self.task, completed=step, loss=f"{loss:.4f}", rate=f"{rate:,.0f}")
         if self.enabled and not self.live and (step % self._plain_every == 0 or step == self.total):
-            self.console.print(f"step {step}/{self.total}  loss {loss:.4f}  {rate:,.0f} samples/s", highlight=False)
+            of = self.total or "?"
+            eta = self._eta(step)
+            line = f"step {step}/{of}  loss {loss:.4f}  {rate:,.0f} samples/s{self._monitor_text}{eta}"
+            self.console.print(line, highlight=False)
+
+    def _eta(self, step: int) -> str:
+        """'  ETA 3m05s' off a terminal, from this session's mean step time."""
+        done = step - self._first
+        if not self.total or done <= 0:
+            return ""
+        left = (self.total - step) * self.elapsed() / done
+        return f"  ETA {int(left // 60)}m{int(left % 60):02d}s"
