@@ -146,10 +146,13 @@ class TeacherConfig:
 class AugmentConfig:
     crop_scale: tuple[float, float] = (0.35, 1.0)
     flip: bool = True
-    brightness: float = 0.4  # factor range 1 +- brightness
-    contrast: float = 0.4  # factor range 1 +- contrast
-    jitter_prob: float = 0.8
-    blur_prob: float = 0.3
+    brightness: float = 0.4  # image: pixels scaled by a factor in 1 +- brightness
+    contrast: float = 0.4  # image: blended with the grey mean, factor in 1 +- contrast
+    saturation: float = 0.4  # 3-channel images: blended with their grey copy, factor in 1 +- saturation
+    hue: float = 0.1  # 3-channel images: chroma rotated by up to +- hue turns
+    jitter_prob: float = 0.8  # image: share of views that get the colour jitter above
+    grayscale_prob: float = 0.2  # 3-channel images: share of views turned grey
+    blur_prob: float = 0.3  # image: share of views blurred (Gaussian, sigma 0.1-2.0)
     noise_std: float = 0.05  # series: additive jitter, in units of each series' std; audio: noise vs signal rms
     scale_std: float = 0.1  # series: per-channel scaling factor ~ N(1, scale_std)
     shift: float = 0.1  # series / audio: circular time shift of up to this share of the length
