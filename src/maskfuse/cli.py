@@ -20,6 +20,7 @@ from maskfuse.data import data_overrides, in_chunks, load_data, resident
 from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
 from maskfuse.data.text import fit_ids
+from maskfuse.embed_files import write_embeddings
 from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows, knn_note
 from maskfuse.recipes import recipe_description, recipe_names
@@ -137,34 +138,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
             part_labels += chunk.labels.tolist() if chunk.labels is not None else [None] * len(chunk)
         embeddings.append(np.concatenate(parts))
         labels.append(part_labels)
-    target = Path(args.out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".npy":
-        np.save(target, np.concatenate(embeddings))
-    elif target.suffix == ".parquet":
-        write_parquet(target, embeddings, labels, names)
-    else:
-        raise MaskfuseError(f"--out {target}: expected a .npy or .parquet file name")
+    target = write_embeddings(Path(args.out), embeddings, labels, names)
     total = sum(len(e) for e in embeddings)
     out.print(f"wrote {total} embeddings of width {embeddings[0].shape[1]} to {target}")
     return 0
-
-
-def write_parquet(target: Path, embeddings: list, labels: list, names: list[str]) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as e:
-        raise MaskfuseError("writing .parquet needs pyarrow: pip install 'maskfuse[parquet]'") from e
-    columns: dict[str, list] = {"split": [], "index": [], "label": [], "embedding": []}
-    for emb, split_labels, name in zip(embeddings, labels, names):
-        columns["split"] += [name] * len(emb)
-        columns["index"] += list(range(len(emb)))
-        columns["label"] += split_labels
-        columns["embedding"] += [row.tolist() for row in emb]
-    tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(pa.table(columns), tmp)
-    tmp.replace(target)
 
 
 def cmd_data_shard(args: argparse.Namespace) -> int:
