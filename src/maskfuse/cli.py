@@ -146,7 +146,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_data_shard(args: argparse.Namespace) -> int:
     cfg = resolve(overrides=args.overrides, data_settings=data_overrides(args.data))
-    index = write_shards(load_data(cfg.data), Path(args.out), args.shard_size)
+    index = write_shards(load_data(cfg.data), Path(args.out), args.shard_size, cfg.data.split_seed)
     for name in ("train", "test"):
         out.print(f"{name}: {index['rows'][name]} rows in {len(index['shards'][name])} shard(s)")
     out.print(f"written: {args.out} (train with: maskfuse pretrain --data {args.out} ...)")

@@ -220,14 +220,17 @@ class ArrayRows:
 
     def head(self, rows: int) -> ArrayRows:
         """The first `rows` samples, still on demand."""
-        return replace(self, rows=self.rows[:rows], labels=None if self.labels is None else self.labels[:rows])
+        return self.take(np.arange(min(rows, len(self))))
+
+    def take(self, rows: np.ndarray) -> ArrayRows:
+        """The samples at positions `rows`, still on demand."""
+        return replace(self, rows=self.rows[rows], labels=None if self.labels is None else self.labels[rows])
 
     def sample(self, rows: int) -> ArrayRows:
         """`rows` samples spread evenly over the split (archives are often sorted by class)."""
         if rows >= len(self):
             return self
-        pick = np.linspace(0, len(self) - 1, rows).round().astype(np.int64)
-        return replace(self, rows=self.rows[pick], labels=None if self.labels is None else self.labels[pick])
+        return self.take(np.linspace(0, len(self) - 1, rows).round().astype(np.int64))
 
     def decoded(self) -> ArrayDataset:
         """Every sample of the split converted, in memory."""

@@ -84,6 +84,12 @@ class ArrayDataset:
         labels = None if self.labels is None else self.labels[:rows]
         return ArrayDataset(self.inputs[:rows], labels, self.modality, {k: v[:rows] for k, v in self.extras.items()})
 
+    def take(self, rows: np.ndarray) -> ArrayDataset:
+        """The samples at positions `rows`, in that order."""
+        i = torch.as_tensor(rows, dtype=torch.int64)
+        labels = None if self.labels is None else self.labels[i]
+        return ArrayDataset(self.inputs[i], labels, self.modality, {k: v[i] for k, v in self.extras.items()})
+
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {self.modality: self.inputs[index]}
         if self.labels is not None:
@@ -204,10 +210,44 @@ def fixed_split(
     return x[tr], None if y is None else y[tr], x[te], None if y is None else y[te]
 
 
+def spread_rows(labels: torch.Tensor | None, n: int, rows: int, seed: int = 0) -> np.ndarray:
+    """Sorted positions of `rows` of `n` samples that stand for the whole split: each class
+    in proportion to its size (a seeded draw within the class), or a seeded draw without
+    labels. Data is often sorted by class, where the first rows would hold one or two
+    classes only.
+
+    Each sample gets a key (its rank within its class in a seeded permutation, over the
+    class size); the `rows` smallest keys take every class in turn, in proportion."""
+    if rows >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    if labels is None:
+        return np.sort(perm[:rows])
+    y = np.asarray(labels)[perm]
+    counts = np.bincount(y)
+    order = np.argsort(y, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - (np.cumsum(counts) - counts)[y[order]]
+    key = (rank + 0.5) / counts[y]
+    return np.sort(perm[np.argsort(key, kind="stable")[:rows]])
+
+
+def spread(ds, rows: int, seed: int = 0):
+    """`rows` samples of `ds` spread over its classes (`spread_rows`), still on demand
+    where `ds` is; a stream of shards gives its first rows, in memory (the shard writer
+    shuffles each split, so they are a fair sample)."""
+    if not hasattr(ds, "take"):  # a stream: no reading by position
+        return ds.head(min(rows, len(ds)))
+    if rows >= len(ds):
+        return ds
+    return ds.take(spread_rows(ds.labels, len(ds), rows, seed))
+
+
 def resident(splits: Splits, train_rows: int, test_rows: int | None = None) -> Splits:
     """`splits` with both splits in memory: data read on demand (files, shards, Hugging
-    Face sets) keeps its first `train_rows` training rows and its first `test_rows` test rows
-    (all of them by default)."""
+    Face sets) keeps `train_rows` training rows and `test_rows` test rows (all of them by
+    default), spread over the classes."""
     train, test = splits.train, splits.test
     if train.in_memory and test.in_memory:
         return splits
@@ -215,17 +255,17 @@ def resident(splits: Splits, train_rows: int, test_rows: int | None = None) -> S
 
 
 def _held(ds, rows: int):
-    """The first `rows` of `ds`, in memory."""
+    """`rows` samples of `ds` spread over its classes, in memory."""
     if ds.in_memory:
         return ds
-    first = ds.head(min(rows, len(ds)))
-    return first if first.in_memory else first.decoded()
+    some = spread(ds, rows)
+    return some if some.in_memory else some.decoded()
 
 
 def cap(splits: Splits, max_train: int | None, max_test: int | None) -> Splits:
-    """Keep the first rows of each split (the built-in sets come shuffled)."""
+    """Keep `max_train` / `max_test` rows of each split, spread over the classes."""
     for name, limit in (("train", max_train), ("test", max_test)):
         ds = getattr(splits, name)
         if limit is not None and limit < len(ds):
-            setattr(splits, name, ds.head(limit))
+            setattr(splits, name, spread(ds, limit))
     return splits

@@ -17,7 +17,6 @@ data.label_column names an optional label column. Errors name the file, row and 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +80,7 @@ def column_stats(column: torch.Tensor | LazyRows, rows: np.ndarray, kind: str, s
     if not torch.is_tensor(column):
         if len(rows) > STAT_ROWS:
             rows = np.sort(np.random.default_rng(seed).choice(rows, STAT_ROWS, replace=False))
-        seen = replace(column, rows=column.rows[rows]).decoded().inputs.numpy()
+        seen = column.take(rows).decoded().inputs.numpy()
         shape = column.decode.shape
     else:
         seen, shape = column[torch.as_tensor(rows)].numpy(), tuple(column.shape[1:])
@@ -124,9 +123,5 @@ def load_manifest(cfg: DataConfig) -> Splits:
     specs = {c: specs[c] for c in kinds}
     flags = torch.as_tensor(m.present)
 
-    def subset(idx: np.ndarray) -> PairedDataset:
-        i = torch.as_tensor(idx)
-        chosen = {c: x[i] if torch.is_tensor(x) else replace(x, rows=x.rows[idx]) for c, x in parts.items()}
-        return PairedDataset(chosen, flags[i], None if y is None else torch.as_tensor(y[idx]))
-
-    return Splits(subset(tr), subset(te), paired_spec(specs, names), f"manifest ({path})")
+    every = PairedDataset(parts, flags, None if y is None else torch.as_tensor(y))
+    return Splits(every.take(tr), every.take(te), paired_spec(specs, names), f"manifest ({path})")

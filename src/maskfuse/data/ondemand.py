@@ -143,7 +143,11 @@ class LazyRows:
 
     def head(self, rows: int) -> LazyRows:
         """The first `rows` samples, still on demand."""
-        return replace(self, rows=self.rows[:rows], labels=None if self.labels is None else self.labels[:rows])
+        return self.take(np.arange(min(rows, len(self))))
+
+    def take(self, rows: np.ndarray) -> LazyRows:
+        """The samples at positions `rows`, still on demand."""
+        return replace(self, rows=self.rows[rows], labels=None if self.labels is None else self.labels[rows])
 
     def sample(self, rows: int) -> LazyRows:
         """Rows to estimate input statistics on: the first ones (file splits come shuffled)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits
@@ -58,9 +59,14 @@ class PairedDataset:
         return self.present.shape[0]
 
     def head(self, rows: int) -> PairedDataset:
-        labels = None if self.labels is None else self.labels[:rows]
-        parts = {k: v[:rows] if torch.is_tensor(v) else v.head(rows) for k, v in self.parts.items()}
-        return PairedDataset(parts, self.present[:rows], labels)
+        return self.take(np.arange(min(rows, len(self))))
+
+    def take(self, rows: np.ndarray) -> PairedDataset:
+        """The rows at positions `rows`, in that order (files still on demand)."""
+        i = torch.as_tensor(rows, dtype=torch.int64)
+        labels = None if self.labels is None else self.labels[i]
+        parts = {k: v[i] if torch.is_tensor(v) else v.take(rows) for k, v in self.parts.items()}
+        return PairedDataset(parts, self.present[i], labels)
 
     def decoded(self) -> PairedDataset:
         """Every modality decoded, in memory."""

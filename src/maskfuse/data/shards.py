@@ -51,10 +51,17 @@ def _npy(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _rows(ds: ArrayDataset | PairedDataset, chunk: int = 256) -> Iterator[dict[str, np.ndarray]]:
-    """Every row of a dataset as the arrays its batches carry."""
+def shard_order(rows: int, seed: int) -> np.ndarray:
+    """The order a split's rows are written in: a seeded permutation, so the first rows of
+    the shards (what evaluation and monitors read of a stream) are a fair sample even when
+    the source is sorted by class."""
+    return np.random.default_rng(seed).permutation(rows)
+
+
+def _rows(ds: ArrayDataset | PairedDataset, order: np.ndarray, chunk: int = 256) -> Iterator[dict[str, np.ndarray]]:
+    """The rows of a dataset in `order`, as the arrays its batches carry."""
     for lo in range(0, len(ds), chunk):
-        batch = ds.batch(torch.arange(lo, min(lo + chunk, len(ds))))
+        batch = ds.batch(torch.as_tensor(order[lo : lo + chunk]))
         arrays = {k: v.numpy() for k, v in batch.items()}
         for i in range(len(next(iter(arrays.values())))):
             yield {k: v[i] for k, v in arrays.items()}
@@ -66,9 +73,9 @@ def _layout(ds: ArrayDataset | PairedDataset) -> dict:
     return {"kind": "array", "modality": ds.modality}
 
 
-def write_shards(splits: Splits, out: Path, shard_size: int) -> dict:
-    """Write both splits under `out` as tar shards of `shard_size` samples; returns the
-    index written to spec.json."""
+def write_shards(splits: Splits, out: Path, shard_size: int, seed: int = 0) -> dict:
+    """Write both splits under `out` as tar shards of `shard_size` samples, each split in
+    the order `shard_order(rows, seed)`; returns the index written to spec.json."""
     if shard_size < 1:
         raise ConfigError(f"--shard-size must be at least 1, got {shard_size}")
     out = Path(out)
@@ -84,7 +91,7 @@ def write_shards(splits: Splits, out: Path, shard_size: int) -> dict:
         # tarfile add a pax header per entry, which doubled the reading cost
         with wds.ShardWriter(str(out / f"{name}-%06d.tar"), maxcount=shard_size, verbose=0, encoder=False,
                              mtime=stamp) as sink:  # fmt: skip
-            for i, row in enumerate(_rows(ds)):
+            for i, row in enumerate(_rows(ds, shard_order(len(ds), seed))):
                 sink.write({"__key__": f"{name}{i:09d}", **{f"{k}.npy": _npy(v) for k, v in row.items()}})
         index["rows"][name] = len(ds)
         index["shards"][name] = sorted(p.name for p in out.glob(f"{name}-*.tar"))

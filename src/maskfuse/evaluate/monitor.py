@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from maskfuse.data.base import Splits
+from maskfuse.data.base import Splits, spread
 from maskfuse.encoder import Backbone
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.knn import knn_accuracy
@@ -19,8 +19,9 @@ from maskfuse.evaluate.rankme import rankme
 
 @dataclass
 class OnlineMonitor:
-    """RankMe on the first `rows` test samples, and k-NN accuracy against the first `rows`
-    training samples when labels exist; flags collapse.
+    """RankMe on `rows` test samples, and k-NN accuracy against `rows` training samples
+    when labels exist, both spread over the classes (data sorted by class would give the
+    first rows one or two classes); flags collapse.
 
     Collapse is flagged when the embedding is near-constant (mean per-dimension std
     below 1e-4) or its effective rank falls under a quarter of the best seen so far.
@@ -32,8 +33,8 @@ class OnlineMonitor:
     best_rank: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
-        self.train = self.splits.train.head(self.rows)
-        self.test = self.splits.test.head(self.rows)
+        self.train = spread(self.splits.train, self.rows)
+        self.test = spread(self.splits.test, self.rows)
 
     @torch.no_grad()
     def __call__(self, backbone: Backbone) -> dict[str, float | bool]:

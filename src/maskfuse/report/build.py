@@ -15,6 +15,7 @@ import yaml
 
 from maskfuse.build import build_method
 from maskfuse.data import load_data, resident
+from maskfuse.data.base import spread
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.features import embed_dataset
@@ -72,8 +73,9 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
         figs.update(method_pictures(run_dir, cfg, spec, splits, samples, out))
     backbone = model.backbone.part(next(iter(spec.parts))) if spec.parts else model.backbone
     splits = primary_splits(splits)
-    z = embed_dataset(backbone, splits.test.head(map_rows)).numpy()
-    labels = None if splits.test.labels is None else splits.test.labels[:map_rows].numpy()
+    shown = spread(splits.test, map_rows)
+    z = embed_dataset(backbone, shown).numpy()
+    labels = None if shown.labels is None else shown.labels.numpy()
     title = f"{projection.upper()} of {len(z)} test embeddings"
     figs["map"] = figures.embedding_map(project(z, projection), labels, spec.class_names, title, out / "map.png")
     spectra = {
