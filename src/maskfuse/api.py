@@ -12,7 +12,8 @@ from maskfuse.errors import ConfigError
 from maskfuse.evaluate.suite import evaluate_run
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.train import checkpoint
-from maskfuse.train.loop import default_run_dir, fit
+from maskfuse.train.loop import fit
+from maskfuse.train.setup import default_run_dir
 
 # Settings that may change when a run resumes; anything else would change its trajectory.
 RESUMABLE_KEYS = (

@@ -16,8 +16,9 @@ from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.errors import ConfigError
 from maskfuse.train import checkpoint
 from maskfuse.train.distributed import init_world, mean_over_ranks, shard, wrap
-from maskfuse.train.loop import fit, train_step, training_splits
+from maskfuse.train.loop import fit, train_step
 from maskfuse.train.optim import build_optimizer
+from maskfuse.train.setup import training_splits
 from tests.conftest import rotten_tomatoes, small_config
 from tests.methods.test_paired import paired_data
 

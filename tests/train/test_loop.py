@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 import maskfuse
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.methods.mae import MAE
-from maskfuse.train import checkpoint, loop
+from maskfuse.train import checkpoint, loop, setup
 from maskfuse.train.distributed import World
 from tests.conftest import rotten_tomatoes, small_config
 
@@ -144,9 +144,9 @@ def test_a_resumed_run_reads_text_through_its_own_tokenizer(tmp_path):
     run = maskfuse.pretrain(small_config("mae", v="data.vocab=bpe", **text), tmp_path / "run")
     saved = checkpoint.read_config(checkpoint.latest(run))[1]["meta"]["encoding"]
     device = torch.device("cpu")
-    again = loop.training_splits(small_config("mae", **text), run, True, World(), device)
+    again = setup.training_splits(small_config("mae", **text), run, True, World(), device)
     assert again.spec.meta["encoding"] == saved
-    fresh = loop.training_splits(small_config("mae", **text), tmp_path / "new", True, World(), device)
+    fresh = setup.training_splits(small_config("mae", **text), tmp_path / "new", True, World(), device)
     assert fresh.spec.meta["encoding"] != saved  # no checkpoint yet: the config's WordPiece
 
 

@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from maskfuse.config import Config
 from maskfuse.errors import ConfigError
 
 SIZE_FROM, SIZE_AT = 10, 30  # the steps timed (the first ones carry start-up costs)
@@ -103,3 +104,16 @@ class BudgetSizing:
         else:
             self.finished = True
         return total
+
+
+def budget_sizing(cfg: Config, resume: bool, start: int, began: float) -> BudgetSizing | None:
+    """The sizing of train.steps from train.budget: for a fresh run with a budget, and for
+    a resumed one that stopped before its steps were sized (train.steps is UNSIZED until then)."""
+    if cfg.train.budget is None:
+        return None
+    seconds = parse_budget(cfg.train.budget)
+    if not resume:
+        cfg.train.steps = UNSIZED
+    if cfg.train.steps != UNSIZED:
+        return None
+    return BudgetSizing(seconds, began, start, cfg.train.monitor_every)

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import time
 from pathlib import Path
 
 import torch
-import yaml
 from torch import nn
 from torch.distributed.tensor import DTensor
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
-from maskfuse.data import DataSpec, Splits, load_data, resident
+from maskfuse.data import Splits, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.nn.block import configure_blocks
 from maskfuse.train import budget, checkpoint
 from maskfuse.train.batches import train_batches
-from maskfuse.train.budget import UNSIZED, BudgetSizing, parse_budget
+from maskfuse.train.budget import BudgetSizing, budget_sizing, parse_budget
 from maskfuse.train.distributed import (
     World,
     barrier,
@@ -35,6 +33,7 @@ from maskfuse.train.distributed import (
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
+from maskfuse.train.setup import announce, check_modality, fit_batch, prepare_run_dir, training_splits, write_config
 from maskfuse.train.sharded import FullModel, FullOptimizer, gathered, shard_model
 from maskfuse.types import LossOutput
 
@@ -87,60 +86,6 @@ def train_step(
     return out
 
 
-def default_run_dir(cfg: Config) -> Path:
-    return Path("runs") / f"{cfg.method}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> None:
-    if resume or not world.main:
-        return
-    if checkpoint.latest(run_dir) is not None:
-        raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another run_dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_config(cfg, run_dir)
-
-
-def write_config(cfg: Config, run_dir: Path) -> None:
-    checkpoint.write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-
-
-def budget_sizing(cfg: Config, resume: bool, start: int, began: float) -> BudgetSizing | None:
-    """The sizing of train.steps from train.budget: for a fresh run with a budget, and for
-    a resumed one that stopped before its steps were sized (train.steps is UNSIZED until then)."""
-    if cfg.train.budget is None:
-        return None
-    seconds = parse_budget(cfg.train.budget)
-    if not resume:
-        cfg.train.steps = UNSIZED
-    if cfg.train.steps != UNSIZED:
-        return None
-    return BudgetSizing(seconds, began, start, cfg.train.monitor_every)
-
-
-def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, device: torch.device) -> Splits:
-    """The run's data, its text read through one set of tokenizers: a resumed run's own,
-    else the main rank's on every rank (WordPiece training is not deterministic, so ranks
-    training their own could number the same words differently)."""
-    ckpt = checkpoint.latest(run_dir) if resume else None
-    if ckpt is not None:
-        return load_data(cfg.data, DataSpec.from_dict(checkpoint.read_config(ckpt)[1]))
-    if world.size == 1:
-        return load_data(cfg.data)
-    splits = load_data(cfg.data) if world.main else None
-    spec = text_from_main(json.dumps(splits.spec.to_dict()) if world.main else "", world, device)
-    return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
-
-
-def check_modality(cfg: Config, spec: DataSpec) -> None:
-    """A recipe made for one modality refuses data of another (cfg.modality)."""
-    if cfg.modality is not None and spec.modality != cfg.modality:
-        given = f"paired data ({', '.join(spec.parts)})" if spec.parts else f"{spec.modality} data"
-        raise ConfigError(
-            f"this recipe is for {cfg.modality} data (modality: {cfg.modality}), but data.name={cfg.data.name} gives "
-            f"{given}; pass --data with {cfg.modality} data"
-        )
-
-
 def step_seed(seed: int, step: int, rank: int) -> int:
     """The seed of the draws of one step (masks, views, noise) on one rank. Each rank has
     its own stream, so ranks do not repeat each other's masks and views on their different
@@ -176,7 +121,9 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         parse_budget(cfg.train.budget)  # a bad budget fails before the data is read
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
+    notes = splits.notes + fit_batch(cfg, len(splits.train), world)
     prepare_run_dir(cfg, run_dir, resume, world)
+    announce(notes, run_dir, world)
     model = build_method(cfg, splits.spec).to(device)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
     net = shard_model(model) if fsdp else wrap(model, world)

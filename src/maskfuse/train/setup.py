@@ -1,0 +1,84 @@
+"""Setting a run up: its folder and config file, its data, and the checks and notes that
+come before the first step (the loop itself is `train.loop`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from rich.console import Console
+from rich.markup import escape
+
+from maskfuse.config import Config
+from maskfuse.data import DataSpec, Splits, load_data
+from maskfuse.errors import ConfigError
+from maskfuse.train import checkpoint
+from maskfuse.train.distributed import World, text_from_main
+
+NOTES = Console(stderr=True)  # where the data notes of a run are printed
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path("runs") / f"{cfg.method}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> None:
+    if resume or not world.main:
+        return
+    if checkpoint.latest(run_dir) is not None:
+        raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another run_dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(cfg, run_dir)
+
+
+def write_config(cfg: Config, run_dir: Path) -> None:
+    checkpoint.write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, device: torch.device) -> Splits:
+    """The run's data, its text read through one set of tokenizers: a resumed run's own,
+    else the main rank's on every rank (WordPiece training is not deterministic, so ranks
+    training their own could number the same words differently)."""
+    ckpt = checkpoint.latest(run_dir) if resume else None
+    if ckpt is not None:
+        return load_data(cfg.data, DataSpec.from_dict(checkpoint.read_config(ckpt)[1]))
+    if world.size == 1:
+        return load_data(cfg.data)
+    splits = load_data(cfg.data) if world.main else None
+    spec = text_from_main(json.dumps(splits.spec.to_dict()) if world.main else "", world, device)
+    return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
+
+
+def fit_batch(cfg: Config, rows: int, world: World) -> list[str]:
+    """A batch larger than the training split becomes the whole split (a multiple of the
+    rank count); returns the note that says so."""
+    size = cfg.train.batch_size
+    if size <= rows:
+        return []
+    cfg.train.batch_size = max(rows - rows % world.size, world.size)
+    return [
+        f"train.batch_size={size} is more than the {rows} training rows: each step uses "
+        f"{cfg.train.batch_size} rows (train.batch_size={cfg.train.batch_size}), {cfg.train.steps} steps as set"
+    ]
+
+
+def announce(notes: list[str], run_dir: Path, world: World) -> None:
+    """Print what the data loading decided or dropped, and keep it in run_dir/data_notes.json."""
+    if not world.main:
+        return
+    for note in notes:
+        NOTES.print(f"[bold]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    checkpoint.write_text_atomic(run_dir / "data_notes.json", json.dumps(notes, indent=1))
+
+
+def check_modality(cfg: Config, spec: DataSpec) -> None:
+    """A recipe made for one modality refuses data of another (cfg.modality)."""
+    if cfg.modality is not None and spec.modality != cfg.modality:
+        given = f"paired data ({', '.join(spec.parts)})" if spec.parts else f"{spec.modality} data"
+        raise ConfigError(
+            f"this recipe is for {cfg.modality} data (modality: {cfg.modality}), but data.name={cfg.data.name} gives "
+            f"{given}; pass --data with {cfg.modality} data"
+        )
