@@ -67,20 +67,19 @@ def test_on_demand_loading_decodes_only_the_statistics_sample(digit_folder, monk
 def test_bad_files_are_named_when_their_batch_is_read(tmp_path):
     for i in range(6):
         Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
-    Image.fromarray(np.zeros((9, 9), np.uint8)).save(tmp_path / "6.png")
-    lazy = folder(tmp_path, "data.memory_mb=0", "data.test_fraction=0.25")  # loads: 0.png fixes the shape
-    with pytest.raises(DataError, match=r"6.png: size 9x9 differs from .*0.png \(8x8\); set data.image_size"):
-        for split in (lazy.train, lazy.test):
-            split.batch(torch.arange(len(split)))
-    with pytest.raises(DataError, match="set data.image_size"):
-        folder(tmp_path)  # read whole: the same error at load time
-    resized = folder(tmp_path, "data.image_size=8", "data.memory_mb=0", "data.test_fraction=0.25")
-    assert torch.cat([s.batch(torch.arange(len(s)))["image"] for s in (resized.train, resized.test)]).shape == (
-        7,
-        1,
-        8,
-        8,
-    )
+    for i in (6, 7, 8):  # three white 9x9 images among six 8x8: at least one is a training file
+        Image.fromarray(np.full((9, 9), 255, np.uint8)).save(tmp_path / f"{i}.png")
+    lazy = folder(tmp_path, "data.memory_mb=0", "data.test_fraction=0.25")  # the training headers are sampled
+    assert len(lazy.notes) == 1 and lazy.notes[0].startswith("images differ in size (8x8, 9x9 among ")
+    assert lazy.notes[0].endswith("all are resized to 8x8, the commonest (data.image_size=N resizes to N x N instead)")
+    every = torch.cat([s.batch(torch.arange(len(s)))["image"] for s in (lazy.train, lazy.test)])
+    assert every.shape == (9, 1, 8, 8) and int((every == 1.0).all(dim=(1, 2, 3)).sum()) == 3  # the white ones
+    held = folder(tmp_path, "data.test_fraction=0.25")
+    assert torch.equal(held.train.inputs, lazy.train.decoded().inputs)
+    resized = folder(tmp_path, "data.image_size=4", "data.memory_mb=0", "data.test_fraction=0.25")
+    assert resized.notes == [] and resized.spec.shape == (1, 4, 4)
+    for i in (7, 8):
+        (tmp_path / f"{i}.png").unlink()
     (tmp_path / "6.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(DataError, match="6.png: cannot read image"):
         folder(tmp_path)

@@ -112,12 +112,13 @@ def test_image_folder_labels_from_subfolders(tmp_path):
 
 
 def test_flat_image_folder_is_unlabeled_and_resizes(tmp_path):
+    """Mixed sizes are resized to the commonest (8x8 here), or to data.image_size."""
     for i, size in enumerate([(8, 8), (10, 12), (8, 8), (16, 16)]):
         Image.fromarray(np.zeros((*size, 3), np.uint8)).save(tmp_path / f"{i}.jpg")
-    with pytest.raises(DataError, match="set data.image_size"):
-        load_data(DataConfig(name="image-folder", path=str(tmp_path)))
-    s = load_data(DataConfig(name="image-folder", path=str(tmp_path), image_size=8, test_fraction=0.5))
-    assert s.train.labels is None and s.spec.shape == (3, 8, 8)
+    mixed = load_data(DataConfig(name="image-folder", path=str(tmp_path), test_fraction=0.5))
+    assert mixed.spec.shape == (3, 8, 8) and "all are resized to 8x8, the commonest" in mixed.notes[0]
+    s = load_data(DataConfig(name="image-folder", path=str(tmp_path), image_size=6, test_fraction=0.5))
+    assert s.train.labels is None and s.spec.shape == (3, 6, 6) and s.notes == []
 
 
 def test_corrupt_png_names_the_file(tmp_path):
@@ -161,3 +162,36 @@ def test_npz_mask_scores_follow_their_rows_through_the_split(tmp_path):
     np.savez(tmp_path / "b.npz", images=imgs, mask_scores=scores[:, :, None])
     with pytest.raises(DataError, match=r"'mask_scores' must be numbers shaped \[40, tokens\]"):
         load_data(DataConfig(name="npz", path=str(tmp_path / "b.npz")))
+
+
+def _split_folder(root, split, counts):
+    for name, n in counts.items():
+        (root / split / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            value = {"cat": 30, "dog": 130, "bird": 230}[name]
+            Image.fromarray(np.full((8, 8), value, np.uint8)).save(root / split / name / f"{i}.png")
+
+
+@pytest.mark.parametrize("held_out", ["test", "val", "Validation"])
+def test_train_and_test_folders_are_the_splits(tmp_path, held_out):
+    """train/ beside test/ (or val/): the folders are the splits and their sub-folders the
+    classes, not two classes named 'train' and 'test' split 80/20 across both."""
+    _split_folder(tmp_path, "train", {"cat": 5, "dog": 7})
+    _split_folder(tmp_path, held_out, {"cat": 2, "dog": 1, "bird": 3})  # a class seen only in the test folder
+    s = load_data(DataConfig(name="image-folder", path=str(tmp_path)))
+    assert s.spec.class_names == ("bird", "cat", "dog") and len(s.train) == 12 and len(s.test) == 6
+    assert sorted(s.train.labels.tolist()) == [1] * 5 + [2] * 7
+    assert sorted(s.test.labels.tolist()) == [0] * 3 + [1] * 2 + [2]
+    # each image's label is its folder's class: cat 30, dog 130, bird 230 grey
+    grey = {1: 30 / 255, 2: 130 / 255, 0: 230 / 255}
+    for split in (s.train, s.test):
+        torch.testing.assert_close(split.inputs[:, 0, 0, 0], torch.tensor([grey[int(y)] for y in split.labels]))
+    assert s.notes == [f"train/ and {held_out}/ read as the train and test splits, 3 classes from their sub-folders"]
+
+
+def test_a_flat_test_folder_beside_class_folders_is_an_error(tmp_path):
+    _split_folder(tmp_path, "train", {"cat": 2, "dog": 2})
+    (tmp_path / "test").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "test" / "0.png")
+    with pytest.raises(DataError, match="test: holds no class sub-folders, but the other split does"):
+        load_data(DataConfig(name="image-folder", path=str(tmp_path)))

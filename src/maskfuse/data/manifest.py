@@ -27,6 +27,7 @@ from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
+from maskfuse.data.readers import SIZE_SAMPLE, image_format
 from maskfuse.data.text import TextIds, build_vocabulary, column_vocab, vocabulary_meta
 from maskfuse.data.text_docs import DocCells, TableDocs, doc_chunks
 from maskfuse.data.timeseries import encode_labels
@@ -49,13 +50,24 @@ def declared(cfg: DataConfig, path: Path) -> dict[str, str]:
     return out
 
 
-def file_column(kind: str, m: Manifest, column: str, cfg: DataConfig) -> LazyRows:
-    """An image / audio column as files decoded on demand (absent rows decode to zeros);
-    the first present file fixes the shape."""
+def file_column(
+    kind: str, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str]
+) -> LazyRows:
+    """An image / audio column as files decoded on demand (absent rows decode to zeros).
+    Images take data.image_size, else the commonest size of a sample of the column's
+    training rows when sizes differ (a note in `notes` says so), else the size of the
+    first file."""
     samples = max(1, round(cfg.sample_rate * cfg.max_seconds))
     mode = "L" if cfg.channels == 1 else "RGB"
-    decode = Decoder(kind, mode=mode, size=cfg.image_size, rate=cfg.sample_rate, samples=samples)
     cells = StoredFiles(m.path, m.first_row, column, m.stores[column])
+    size = cfg.image_size
+    if kind == "image":
+        present = np.intersect1d(train, m.rows_with(column))
+        some = present[np.unique(np.linspace(0, len(present) - 1, min(SIZE_SAMPLE, len(present))).astype(int))]
+        found = cells(some)
+        _, size, said = image_format([p for p, _ in found], cfg.channels, cfg.image_size, [w for _, w in found])
+        notes += [f"column '{column}': {note}" for note in said]
+    decode = Decoder(kind, mode=mode, size=size, rate=cfg.sample_rate, samples=samples)
     decode.prime(*cells(m.rows_with(column)[:1])[0])
     return LazyRows(cells, np.arange(len(m)), decode, kind)
 
@@ -105,7 +117,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
             raise DataError(f"{path}, column '{c}': every cell is empty")
     y, names = (None, ()) if m.labels is None else encode_labels(m.labels, str(path))
     tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed)
-    parts, specs = {}, {}
+    parts, specs, notes = {}, {}, []
     for c, kind in kinds.items():
         if kind == "text":
             parts[c], specs[c] = text_column(m, c, tr, cfg)
@@ -113,7 +125,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
             decode = PadSeries((*m.channels[c], series_width(m, c)))
             parts[c] = LazyRows(StoredSeries(m.channels[c], m.stores[c]), np.arange(len(m)), decode, kind)
         else:
-            parts[c] = file_column(kind, m, c, cfg)
+            parts[c] = file_column(kind, m, c, tr, cfg, notes)
     if fits(len(m), [(2 * x.shape[0],) if kinds[c] == "text" else x.shape for c, x in parts.items()], cfg.memory_mb):
         parts = {c: x.decoded().inputs for c, x in parts.items()}  # small enough: read once, held
     for c in kinds:  # in declared order
@@ -124,4 +136,4 @@ def load_manifest(cfg: DataConfig) -> Splits:
     flags = torch.as_tensor(m.present)
 
     every = PairedDataset(parts, flags, None if y is None else torch.as_tensor(y))
-    return Splits(every.take(tr), every.take(te), paired_spec(specs, names), f"manifest ({path})")
+    return Splits(every.take(tr), every.take(te), paired_spec(specs, names), f"manifest ({path})", notes)

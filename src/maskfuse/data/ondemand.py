@@ -42,42 +42,36 @@ class Decoder:
     Attributes:
         kind: "image" or "audio".
         mode: PIL mode every image is converted to.
-        size: Square size images are resized to (None keeps their size).
+        size: Size images are resized to, N (N x N) or (width, height); None: the size of
+            the first one, and later ones of another size are resized to it.
         rate: Sample rate audio is resampled to.
         samples: Audio clip length; longer clips are cropped, shorter ones NaN-padded.
-        shape: The shape every decoded sample must have, set by `prime`.
-        first: Where that shape was seen first, for the error about a differing image.
+        shape: The shape every decoded sample has, set by `prime`.
     """
 
     kind: str
     mode: str = "RGB"
-    size: int | None = None
+    size: int | tuple[int, int] | None = None
     rate: int = 8000
     samples: int = 8000
     shape: tuple[int, ...] = ()
-    first: str = ""
 
     def __call__(self, source: Source | None, where: str) -> np.ndarray:
         if source is None:  # paired data: the modality is absent from this row
             return np.zeros(self.shape, np.float32)
         if self.kind == "audio":
             return pad_clip(read_audio(source, self.rate, where), self.samples)
-        image = read_image(source, self.mode, self.size, where)
-        if self.shape and image.shape != self.shape:
-            raise DataError(
-                f"{where}: size {image.shape[1]}x{image.shape[2]} differs from {self.first} "
-                f"({self.shape[1]}x{self.shape[2]}); set data.image_size to resize all images"
-            )
-        return image
+        size = self.size if self.size is not None or not self.shape else (self.shape[2], self.shape[1])
+        return read_image(source, self.mode, size, where)
 
     def many(self, cells: list[tuple[Source | None, str]]) -> np.ndarray:
         """The samples of `cells` ((source, where) pairs) stacked."""
         return np.stack([self(source, where) for source, where in cells])
 
     def prime(self, source: Source, where: str) -> np.ndarray:
-        """Decode the first sample and fix the shape every other one must have."""
+        """Decode the first sample and fix the shape every other one gets."""
         first = self(source, where)
-        self.shape, self.first = first.shape, where
+        self.shape = first.shape
         return first
 
 

@@ -34,8 +34,47 @@ def image_mode(paths: list[Path | BinaryIO], channels: int | None, where: str | 
     counts: Counter[str] = Counter()
     for i, path in enumerate(paths[:64]):
         with _open(path, f"{where}, row {i}" if where else None) as im:
-            counts["RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "I", "F") else "RGB"] += 1
+            counts[_mode_of(im)] += 1
     return counts.most_common(1)[0][0]
+
+
+SIZE_SAMPLE = 256  # image headers read, spread over the files, to choose the mode and size
+
+
+def image_format(
+    paths: list[Path], channels: int | None, image_size: int | None, names: list[str] | None = None
+) -> tuple[str, tuple[int, int] | None, list[str]]:
+    """(PIL mode, (width, height) to resize to or None, notes) for a set of image files
+    (named in errors by `names`, default their paths).
+
+    The mode comes from data.channels, else the commonest of `SIZE_SAMPLE` headers spread
+    over the files. The size is data.image_size when set; else, when the sampled images
+    differ in size, the commonest one, and a note says so. Files of another size than
+    the run's are resized to it when read."""
+    pick = np.unique(np.linspace(0, len(paths) - 1, min(SIZE_SAMPLE, len(paths))).round().astype(int))
+    modes: Counter[str] = Counter()
+    sizes: Counter[tuple[int, int]] = Counter()
+    for i in pick:
+        with _open(paths[i], names[i] if names else None) as im:
+            modes[_mode_of(im)] += 1
+            sizes[im.size] += 1
+    if channels is not None and channels not in MODES:
+        raise DataError(f"data.channels={channels}: image folders hold 1, 3 or 4 channels")
+    mode = MODES[channels] if channels is not None else modes.most_common(1)[0][0]
+    if image_size is not None:
+        return mode, (image_size, image_size), []
+    if len(sizes) == 1:
+        return mode, None, []
+    (w, h), _ = sizes.most_common(1)[0]
+    seen = ", ".join(f"{a}x{b}" for (a, b), _ in sizes.most_common(4))
+    return mode, (w, h), [
+        f"images differ in size ({seen} among {len(pick)} sampled files); all are resized to {w}x{h}, "
+        "the commonest (data.image_size=N resizes to N x N instead)"
+    ]
+
+
+def _mode_of(im: Image.Image) -> str:
+    return "RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "I", "F") else "RGB"
 
 
 def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
@@ -45,15 +84,19 @@ def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
         raise DataError(f"{where or path}: cannot read image ({err})") from err
 
 
-def read_image(path: Path | BinaryIO, mode: str, size: int | None, where: str | None = None) -> np.ndarray:
-    """One image (a file, or encoded bytes named `where`) as float32 [C, H, W] in [0, 1];
-    a clear error names a corrupt file."""
+def read_image(
+    path: Path | BinaryIO, mode: str, size: int | tuple[int, int] | None, where: str | None = None
+) -> np.ndarray:
+    """One image (a file, or encoded bytes named `where`) as float32 [C, H, W] in [0, 1],
+    resized to `size` (N for N x N, or (width, height)) when given; a clear error names a
+    corrupt file."""
     where = where or path
+    size = (size, size) if isinstance(size, int) else size
     try:
         with _open(path, where) as im:
             im = im.convert(mode)
-            if size is not None and im.size != (size, size):
-                im = im.resize((size, size), Image.Resampling.BILINEAR)
+            if size is not None and im.size != size:
+                im = im.resize(size, Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, SyntaxError, ValueError) as err:
         raise DataError(f"{where}: cannot read image ({err})") from err
