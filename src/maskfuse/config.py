@@ -33,8 +33,10 @@ class DataConfig:
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
     test_regex: str | None = None  # audio-folder / fsdd: files whose name matches form the test split
     text_column: str = "text"  # text sources (CSV / Parquet / JSONL): the column holding the text
-    vocab: str = "wordpiece"  # text: wordpiece | bpe (trained on the training split) | items (ids as words)
-    # | a path to a tokenizer.json (it must define [PAD] and [MASK])
+    vocab: str = "bpe"  # text: bpe | wordpiece (trained on the training split) | items (ids as words)
+    # | a path to a tokenizer.json (it must define [PAD] and [MASK]). BPE is the default because its
+    # training is deterministic: WordPiece's is not (huggingface/tokenizers#1794), so two runs on the
+    # same text get other vocabularies, and other bag-of-words baselines
     vocab_size: int = 4000  # text: vocabulary size when training one
     vocabs: tuple[str, ...] = ()  # paired text columns: "column:tokenizer.json" each, else data.vocab
     categorical: tuple[str, ...] = ()  # table: columns to treat as categorical (default: inferred)

@@ -166,11 +166,11 @@ def test_paired_text_is_read_through_the_runs_own_tokenizers(tmp_path):
     declare = "data.modalities=[photo:image,caption:text,note:text]"
     first = load_manifest(path, declare, "data.vocab=bpe")  # deterministic, unlike the WordPiece asked for below
     again = load_data(resolve(overrides=["data.name=manifest", f"data.path={path}", declare, "data.channels=1",
-                                         "data.test_fraction=0.25"]).data, first.spec)  # fmt: skip
+                                         "data.test_fraction=0.25", "data.vocab=wordpiece"]).data, first.spec)  # fmt: skip
     assert again.spec == first.spec
     for key in ("caption", "note"):
         assert torch.equal(again.train.parts[key], first.train.parts[key])
-    av = resolve(overrides=["data.name=digits-av", f"data.path={fsdd_root()}"]).data
+    av = resolve(overrides=["data.name=digits-av", f"data.path={fsdd_root()}", "data.vocab=wordpiece"]).data
     run = load_data(av)
     phrases = [f"the number {w} digit {d}" for d, w in enumerate(WORDS)]
     bpe = build_vocabulary(phrases, replace(av, vocab="bpe", vocab_size=60))  # a run's own, unlike a new one

@@ -144,9 +144,10 @@ def test_a_resumed_run_reads_text_through_its_own_tokenizer(tmp_path):
     run = maskfuse.pretrain(small_config("mae", v="data.vocab=bpe", **text), tmp_path / "run")
     saved = checkpoint.read_config(checkpoint.latest(run))[1]["meta"]["encoding"]
     device = torch.device("cpu")
-    again = setup.training_splits(small_config("mae", **text), run, True, World(), device)
+    wordpiece = small_config("mae", v="data.vocab=wordpiece", **text)
+    again = setup.training_splits(wordpiece, run, True, World(), device)
     assert again.spec.meta["encoding"] == saved
-    fresh = setup.training_splits(small_config("mae", **text), tmp_path / "new", True, World(), device)
+    fresh = setup.training_splits(wordpiece, tmp_path / "new", True, World(), device)
     assert fresh.spec.meta["encoding"] != saved  # no checkpoint yet: the config's WordPiece
 
 
