@@ -52,6 +52,8 @@ class DataConfig:
     # splits fit in this many MiB, else read batch by batch on demand (0: always on demand)
     workers: int = 0  # DataLoader worker processes reading and decoding batches (0: in the training process)
     shuffle_buffer: int = 2000  # webdataset shards: samples held in the shuffle buffer of each reader
+    arrays: tuple[str, ...] = ()  # .npz: "role:array" for arrays named otherwise, roles images | series |
+    # labels | test_images | test_series | test_labels | split (train / test / val per row) | classes (names)
     modalities: tuple[str, ...] = ()  # manifest: "column:kind" per modality, kind = image | audio | text |
     # timeseries (e.g. optical:image radar:image caption:text); an empty cell means that modality is missing
 

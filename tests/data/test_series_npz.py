@@ -82,7 +82,7 @@ def test_ragged_series_are_cut_padded_and_checked_by_row(tmp_path, monkeypatch):
 
 def test_series_archive_errors_name_the_key(tmp_path):
     np.savez(tmp_path / "a.npz", series=np.zeros((10, 8)), labels=np.zeros(9, int))
-    with pytest.raises(DataError, match="'labels' must be 10 non-negative integer labels"):
+    with pytest.raises(DataError, match="'labels' must be a vector of 10 labels"):
         series(tmp_path / "a.npz")
     np.savez(tmp_path / "b.npz", series=np.zeros((10, 2, 8)), test_series=np.zeros((4, 3, 8)))
     with pytest.raises(DataError, match=r"different numbers of channels \[2, 3\]"):

@@ -1,5 +1,6 @@
-"""Images in a NumPy .npz archive, with optional labels, optional per-token masking
-scores and an optional own test split, read on demand when they do not fit in memory."""
+"""Images in a NumPy .npz archive, with optional labels and class names, optional
+per-token masking scores and an optional own test split, read on demand when they do
+not fit in memory. Which array is which: `npz_layout`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
+from maskfuse.data import series_npz
 from maskfuse.data.arrays import ArrayRows, ImageValues, MappedArray, npz_arrays
-from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, class_count, source_path
+from maskfuse.data.npz_layout import layout
 from maskfuse.data.ondemand import settle
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
@@ -28,65 +31,46 @@ def _images(arr: MappedArray | np.ndarray, path: Path, key: str) -> tuple[int, .
     return tuple(int(s) for s in (arr.shape[1:] if arr.ndim == 4 else (1, *arr.shape[1:])))
 
 
-def _labels(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
-    if key not in z:
-        return None
-    y = np.asarray(z[key][()])
-    if y.ndim != 1 or len(y) != n:
-        raise DataError(f"{path}: '{key}' must be a vector of {n} labels, got shape {list(y.shape)}")
-    if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
-        raise DataError(f"{path}: '{key}' must hold non-negative integer class ids, got dtype {y.dtype}")
-    return y.astype(np.int64)
-
-
 @DATASETS.register("npz")
 def load(cfg: DataConfig) -> Splits:
-    """Keys: `images` (required), `labels`, and optionally `test_images` / `test_labels`.
+    """Images (or, by their names, series: `series_npz`) with optional labels, class names,
+    per-token masking scores and an own test split or split array (`npz_layout`).
 
     Images stay in the archive (memory-mapped, see `arrays`) and are held converted only
     when both splits fit in data.memory_mb."""
     path = source_path(cfg.path, "npz file", "npz", folder=False)
     z, notes = npz_arrays(path, cfg.memory_mb)
-    if "images" not in z:
-        raise DataError(f"{path}: no 'images' array; found {sorted(z)}")
-    shape = _images(z["images"], path, "images")
+    checks = {"images": lambda key: _images(z[key], path, key), "series": lambda key: series_npz.check(z, key, path)}
+    plan = layout(z, cfg.arrays, path, cfg.test_fraction, cfg.split_seed, checks)
+    if plan.inputs == "series":
+        return series_npz.from_layout(z, plan, path, cfg, notes)
+    shape = _images(z[plan.train.key], path, plan.train.key)
     if cfg.channels is not None and shape[0] != cfg.channels:
-        raise DataError(f"{path}: 'images' has {shape[0]} channels, data.channels expects {cfg.channels}")
-    y = _labels(z, "labels", len(z["images"]), path)
-    scores = _scores(z, "mask_scores", len(z["images"]), path)
-    split = {}
-    if "test_images" in z:
-        if _images(z["test_images"], path, "test_images") != shape:
-            raise DataError(f"{path}: 'test_images' {list(z['test_images'].shape[1:])} differ from 'images'")
-        te_y = _labels(z, "test_labels", len(z["test_images"]), path)
-        te_scores = _scores(z, "test_mask_scores", len(z["test_images"]), path)
-        if (scores is None) != (te_scores is None):
-            raise DataError(f"{path}: give both 'mask_scores' and 'test_mask_scores', or neither")
-        split["train"] = ("images", np.arange(len(z["images"])), y, scores)
-        split["test"] = ("test_images", np.arange(len(z["test_images"])), te_y, te_scores)
-    else:
-        tr, te = split_indices(len(z["images"]), y, cfg.test_fraction, cfg.split_seed)
-        split["train"] = ("images", tr, _rows(y, tr), scores)
-        split["test"] = ("images", te, _rows(y, te), scores)
+        raise DataError(f"{path}: '{plan.train.key}' has {shape[0]} channels, data.channels expects {cfg.channels}")
+    own_test = plan.test.key != plan.train.key
+    if own_test and _images(z[plan.test.key], path, plan.test.key) != shape:
+        raise DataError(f"{path}: '{plan.test.key}' {list(z[plan.test.key].shape[1:])} differ from '{plan.train.key}'")
+    scores = {"train": _scores(z, plan.roles.get("mask_scores"), len(z[plan.train.key]), path)}
+    scores["test"] = _scores(z, plan.roles.get("test_mask_scores"), len(z[plan.test.key]), path) if own_test \
+        else scores["train"]  # fmt: skip
+    if (scores["train"] is None) != (scores["test"] is None):
+        raise DataError(f"{path}: give both 'mask_scores' and 'test_mask_scores', or neither")
 
-    def rows(key: str, idx: np.ndarray, labels: np.ndarray | None, extra: np.ndarray | None) -> ArrayRows:
+    def rows(name: str) -> ArrayRows:
+        part, extra = getattr(plan, name), scores[name]
         extras = {} if extra is None else {"mask_scores": extra}
-        labels = None if labels is None else torch.as_tensor(labels)
-        return ArrayRows(z[key], idx, ImageValues(path, key), shape, "image", labels, extras)
+        labels = None if part.labels is None else torch.as_tensor(part.labels[part.rows])
+        return ArrayRows(z[part.key], part.rows, ImageValues(path, part.key), shape, "image", labels, extras)
 
-    train, test, mean, std = settle(rows(*split["train"]), rows(*split["test"]), cfg.memory_mb)
-    num_classes = class_count(split["train"][2], split["test"][2])
-    spec = DataSpec(modality="image", shape=shape, mean=mean, std=std, num_classes=num_classes)
-    return Splits(train, test, spec, f"npz ({path})", notes)
-
-
-def _rows(a: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
-    return None if a is None else a[idx]
+    train, test, mean, std = settle(rows("train"), rows("test"), cfg.memory_mb)
+    num_classes = len(plan.class_names) or class_count(train.labels, test.labels)
+    spec = DataSpec("image", shape, mean, std, num_classes, plan.class_names)
+    return Splits(train, test, spec, f"npz ({path})", notes + plan.notes)
 
 
-def _scores(z: dict, key: str, n: int, path: Path) -> np.ndarray | None:
+def _scores(z: dict, key: str | None, n: int, path: Path) -> np.ndarray | None:
     """Optional per-token masking scores [N, tokens] for the guided sampler."""
-    if key not in z:
+    if key is None:
         return None
     s = np.asarray(z[key][()])
     if s.ndim != 2 or len(s) != n or not np.issubdtype(s.dtype, np.number):
