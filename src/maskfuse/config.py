@@ -26,8 +26,10 @@ class DataConfig:
     time_column: str = "time"  # series-table long form: the time column (rows are sorted by it)
     channel_column: str | None = None  # series-table long form: a channel column for multichannel series
     value_column: str = "value"  # series-table long form: the value column
-    max_length: int | None = None  # series: crop to this many steps; text: longer sequences are errors
-    # (or skipped, data.on_error=skip); None: the longest in the data
+    max_length: int | None = None  # series: crop to this many steps; text: tokens per sequence, longer
+    # documents are cut (None: the longest document, at most 512)
+    text_chunks: bool = False  # text: cut documents longer than the sequence length into several rows
+    # (pieces of one document stay in one split) instead of keeping their first tokens
     sample_rate: int = 8000  # audio: every file is resampled to this rate (polyphase, scipy)
     max_seconds: float = 1.0  # audio: longer clips are cropped, shorter ones padded (and masked as padding)
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label

@@ -58,11 +58,37 @@ def test_empty_lines_and_long_sequences_name_their_row_or_are_skipped(tmp_path):
     with pytest.raises(DataError, match=r"docs.txt, line 8: empty text"):
         load_data(cfg_for(tmp_path / "docs.txt", "data.label_column=null"))
     (tmp_path / "long.txt").write_text("\n".join(lines[:7] + lines[8:]) + "\n")  # no empty line
-    with pytest.raises(DataError, match=r"long.txt, line 12: 40 tokens, more than data.max_length=16"):
-        load_data(cfg_for(tmp_path / "long.txt", "data.label_column=null", "data.max_length=16", "data.vocab=items"))
+    cut = load_data(cfg_for(tmp_path / "long.txt", "data.label_column=null", "data.max_length=16", "data.vocab=items"))
+    assert len(cut.train) + len(cut.test) == 29 and cut.spec.shape == (16,)
+    assert cut.notes == ["1 of 29 documents are longer than 16 tokens (data.max_length=16; the longest has 40): "
+                         "cut to their first 16 (data.text_chunks=true keeps the rest as more rows)"]  # fmt: skip
+    every = torch.cat([cut.train.inputs, cut.test.inputs])
+    same = (every == every[:, :1]).all(1) & (every[:, 0] != cut.spec.meta["pad_id"])
+    assert int(same.sum()) == 1  # the 40-word line, cut to 16 words (the others are 5 words, then padding)
     s = load_data(cfg_for(tmp_path / "docs.txt", "data.label_column=null", "data.max_length=16",
                           "data.on_error=skip", "data.vocab=items"))  # fmt: skip
-    assert len(s.train) + len(s.test) == 28 and s.spec.shape[0] <= 16 and len(s.notes) == 2
+    assert len(s.train) + len(s.test) == 29 and s.spec.shape[0] == 16 and len(s.notes) == 2  # the long one is cut
+
+
+def test_long_documents_cut_into_pieces_stay_in_their_split(tmp_path):
+    words = [f"w{k}" for k in range(12)]
+    rows = [{"text": " ".join(words * 4)[: 3 + 30 * (i % 3) * 2], "y": f"c{i % 2}"} for i in range(40)]
+    (tmp_path / "long.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = ["data.text_column=text", "data.label_column=y", "data.vocab=items", "data.max_length=10"]
+    whole = load_data(cfg_for(tmp_path / "long.jsonl", *settings, "data.max_length=100"))
+    counts = (torch.cat([whole.train.inputs, whole.test.inputs]) != 0).sum(1)
+    s = load_data(cfg_for(tmp_path / "long.jsonl", *settings, "data.text_chunks=true", "data.memory_mb=0"))
+    assert len(s.train) + len(s.test) == int((-(-counts // 10)).sum()) and s.spec.shape == (10,)
+    assert "cut into pieces of 10" in s.notes[0]
+    train_docs, test_docs = set(s.train.cells.doc.tolist()), set(s.test.cells.doc.tolist())
+    assert not train_docs & test_docs and len(train_docs | test_docs) == 40  # a document's pieces share a split
+    for part in (s.train, s.test):  # each piece keeps its document's label, and follows the one before
+        doc, piece = part.cells.doc, part.cells.piece
+        assert [int(y) for y in part.labels] == [int(rows[d]["y"][1]) for d in doc]
+        ids = part.decoded().inputs
+        for i in np.flatnonzero(piece > 0):
+            assert doc[i - 1] == doc[i] and piece[i - 1] == piece[i] - 1
+            assert ids[i - 1, -1] != 0  # the piece before is full
 
 
 def test_jsonl_rows_and_a_missing_field(tmp_path):

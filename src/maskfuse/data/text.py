@@ -34,6 +34,7 @@ from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]", "[CLS]", "[SEP]"]  # [PAD] is id 0
+TEXT_CAP = 512  # tokens per sequence when data.max_length is not set and documents are longer
 
 
 @dataclass
@@ -54,6 +55,38 @@ class TextIds:
         encoded = self.tok.encode_batch([text for text in texts if text])
         ids = iter(e.ids for e in encoded)
         return pad_ids(self.tok, [next(ids) if text else [] for text in texts], self.length)
+
+
+@dataclass
+class ChunkIds:
+    """A `LazyRows` decoder for documents cut into pieces: cells ((text, k), where) -> the
+    ids of the k-th run of `length` tokens of each text, [PAD]-padded."""
+
+    tok: Tokenizer
+    length: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.length,)
+
+    def many(self, cells: list[tuple[tuple[str, int], str]]) -> np.ndarray:
+        encoded = self.tok.encode_batch([text for (text, _), _ in cells])
+        n = self.length
+        return pad_ids(self.tok, [e.ids[k * n : (k + 1) * n] for e, ((_, k), _) in zip(encoded, cells)], n)
+
+
+@dataclass
+class ChunkCells:
+    """`LazyRows` cells of document pieces: row i is piece `piece[i]` of document `doc[i]`."""
+
+    docs: LineDocs | TableDocs
+    doc: np.ndarray
+    piece: np.ndarray
+
+    def __call__(self, rows: np.ndarray) -> list[tuple[tuple[str, int], str]]:
+        docs = self.doc[rows]
+        texts = self.docs.texts(docs)
+        return [((t, int(k)), self.docs.where(d)) for t, k, d in zip(texts, self.piece[rows], docs)]
 
 
 def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Tokenizer:
@@ -145,27 +178,40 @@ def text_splits(
     tok = build_vocabulary((text for chunk in doc_chunks(docs, rows[tr]) for text in chunk), cfg)
     counts = np.fromiter((len(e.ids) for chunk in doc_chunks(docs, rows) for e in tok.encode_batch(chunk)), np.int64)
     notes = [f"skipped {len(bad)} empty rows"] if len(bad) else []
-    if cfg.max_length is not None:
-        long = np.flatnonzero(counts > cfg.max_length)
-        if len(long) and not skip:
-            k = long[0]
-            raise DataError(
-                f"{docs.where(rows[k])}: {counts[k]} tokens, more than data.max_length={cfg.max_length} "
-                "(raise it, or data.on_error=skip)"
-            )
-        tr, te = tr[~np.isin(tr, long)], te[~np.isin(te, long)]
-        notes += [f"skipped {len(long)} rows longer than {cfg.max_length} tokens"] if len(long) else []
-    length = int(counts[np.concatenate([tr, te])].max())
+    longest = int(counts.max())
+    length = min(longest, cfg.max_length or TEXT_CAP)
+    notes += long_text_notes(counts, length, longest, cfg)
     spec = DataSpec("text", (length,), (0.0,), (1.0,), len(names) or None, names, vocabulary_meta(tok))
+    pieces = -(-counts // length) if cfg.text_chunks else np.ones(len(counts), np.int64)  # ceil
 
     def split(idx: np.ndarray) -> LazyRows:
-        y = None if y_all is None else torch.as_tensor(y_all[idx])
-        return LazyRows(DocCells(docs), rows[idx], TextIds(tok, length), "text", y)
+        """The split's documents, each as many rows as it has pieces (one without chunks)."""
+        n = pieces[idx]
+        doc, piece = np.repeat(rows[idx], n), np.concatenate([np.arange(k) for k in n])
+        y = None if y_all is None else torch.as_tensor(np.repeat(y_all[idx], n))
+        if not cfg.text_chunks:
+            return LazyRows(DocCells(docs), doc, TextIds(tok, length), "text", y)
+        return LazyRows(ChunkCells(docs, doc, piece), np.arange(len(doc)), ChunkIds(tok, length), "text", y)
 
     train, test = split(tr), split(te)
     if fits(len(train) + len(test), [(2 * length,)], cfg.memory_mb):  # int64 ids: two float32s' room each
         train, test = train.decoded(), test.decoded()
     return Splits(train, test, spec, source, notes)
+
+
+def long_text_notes(counts: np.ndarray, length: int, longest: int, cfg: DataConfig) -> list[str]:
+    """What happened to the documents longer than the sequence length: cut to it, or
+    (data.text_chunks) cut into pieces of it, each piece a row."""
+    cut = int((counts > length).sum())
+    if not cut:
+        return []
+    why = f"data.max_length={cfg.max_length}" if cfg.max_length else f"at most {TEXT_CAP} unless data.max_length says"
+    if cfg.text_chunks:
+        extra = int((-(-counts // length) - 1).sum())
+        return [f"{cut} of {len(counts)} documents are longer than {length} tokens ({why}; the longest has "
+                f"{longest}): cut into pieces of {length}, {extra} more rows (data.text_chunks)"]  # fmt: skip
+    return [f"{cut} of {len(counts)} documents are longer than {length} tokens ({why}; the longest has "
+            f"{longest}): cut to their first {length} (data.text_chunks=true keeps the rest as more rows)"]  # fmt: skip
 
 
 @DATASETS.register("text")
