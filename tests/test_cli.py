@@ -140,3 +140,25 @@ def test_recipes_refuse_data_of_another_modality(tmp_path, capsys, recipe, data,
     message = capsys.readouterr().err
     assert "this recipe is for" in message and given in message and "pass --data with" in message
     assert not run.exists()
+
+
+def test_embed_writes_each_rows_file_and_class(tmp_path):
+    """--split all on a new folder: every file once, with its path and class name beside its
+    integer label, whichever split the loader put it in."""
+    from PIL import Image
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    folder = tmp_path / "new"
+    for c, name in enumerate(("left", "right")):
+        (folder / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((8, 8), 40 * c + 5 * i, np.uint8)).save(folder / name / f"{i}.png")
+    run = tmp_path / "run"
+    assert main(["pretrain", "--data", "digits", "--out", str(run), *SMALL]) == 0
+    out = tmp_path / "new.parquet"
+    assert main(["embed", str(run), "--data", str(folder), "--split", "all", "--out", str(out)]) == 0
+    table = pq.read_table(out).to_pydict()
+    expected = sorted(str(p) for p in folder.rglob("*.png"))
+    assert sorted(table["origin"]) == expected
+    for origin, label, name in zip(table["origin"], table["label"], table["class"]):
+        assert name == ("left", "right")[label] and f"/{name}/" in origin

@@ -7,9 +7,9 @@ import json
 import os
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,7 +20,7 @@ from maskfuse.data import data_overrides, in_chunks, load_data, resident
 from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
 from maskfuse.data.text import fit_ids
-from maskfuse.embed_files import write_embeddings
+from maskfuse.embed_files import EmbeddedRows, write_embeddings
 from maskfuse.errors import DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows, knn_note
 from maskfuse.recipes import recipe_description, recipe_names
@@ -114,7 +114,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
-    splits = load_data(cfg.data, model.spec)  # text: through the run's own tokenizer
+    # on demand, so each row keeps where it comes from; text through the run's own tokenizer
+    splits = load_data(replace(cfg.data, memory_mb=0), model.spec)
     encoding = model.spec.meta.get("encoding")
     if encoding is not None and splits.spec.meta.get("encoding") != encoding:
         raise DataError(
@@ -129,18 +130,16 @@ def cmd_embed(args: argparse.Namespace) -> int:
         splits = part_splits(splits if hasattr(splits.train, "part") else resident(splits, len(splits.train)),
                              args.modality)  # fmt: skip
     names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
-    embeddings, labels = [], []
+    done = []
     for name in names:  # chunk by chunk: a split read on demand is never held whole
-        parts, part_labels = [], []
-        for chunk in in_chunks(getattr(splits, name), EMBED_CHUNK):
+        rows = EmbeddedRows(name)
+        for chunk, origins in in_chunks(getattr(splits, name), EMBED_CHUNK):
             inputs = fit_ids(chunk.inputs, model.spec) if model.spec.modality == "text" else chunk.inputs
-            parts.append(model.embed(inputs, modality=args.modality, shared=args.shared))
-            part_labels += chunk.labels.tolist() if chunk.labels is not None else [None] * len(chunk)
-        embeddings.append(np.concatenate(parts))
-        labels.append(part_labels)
-    target = write_embeddings(Path(args.out), embeddings, labels, names)
-    total = sum(len(e) for e in embeddings)
-    out.print(f"wrote {total} embeddings of width {embeddings[0].shape[1]} to {target}")
+            rows.add(model.embed(inputs, modality=args.modality, shared=args.shared), chunk.labels, origins)
+        done.append(rows)
+    target = write_embeddings(Path(args.out), done, splits.spec.class_names)
+    total = sum(len(r.labels) for r in done)
+    out.print(f"wrote {total} embeddings of width {done[0].embeddings[0].shape[1]} to {target}")
     return 0
 
 

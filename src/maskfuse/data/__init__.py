@@ -77,15 +77,19 @@ def _npz_source(path: Path) -> str:
         return "npz"  # that source reports what is wrong with the file
 
 
-def in_chunks(ds, size: int) -> Iterator[ArrayDataset]:
-    """A single-modality split in its order, `size` rows at a time, each chunk in memory:
-    how `maskfuse embed` reads a split read on demand without holding it whole."""
+def in_chunks(ds, size: int) -> Iterator[tuple[ArrayDataset, list[str] | None]]:
+    """A single-modality split in its order, `size` rows at a time, each chunk in memory
+    with where its rows come from (files, lines, archive rows; None where the data does
+    not say): how `maskfuse embed` reads a split read on demand without holding it whole."""
     if isinstance(ds, shards.ShardStream):
-        yield from ds.chunks(size)
+        for chunk in ds.chunks(size):
+            yield chunk, None
         return
+    origins = getattr(ds, "origins", None)
     for lo in range(0, len(ds), size):
-        batch = ds.batch(torch.arange(lo, min(lo + size, len(ds))))
-        yield ArrayDataset(batch[ds.modality], batch.get("label"), ds.modality)
+        index = np.arange(lo, min(lo + size, len(ds)))
+        batch = ds.batch(torch.as_tensor(index))
+        yield ArrayDataset(batch[ds.modality], batch.get("label"), ds.modality), origins and origins(index)
 
 
 def own_tokenizers(spec: DataSpec) -> dict[str | None, str]:

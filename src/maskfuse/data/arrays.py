@@ -218,6 +218,10 @@ class ArrayRows:
         out.update({k: torch.from_numpy(v[self.rows[index]]) for k, v in self.extras.items()})
         return out
 
+    def origins(self, index: np.ndarray) -> list[str]:
+        """Where the samples at positions `index` lie: their rows in the archive."""
+        return [f"row {r}" for r in self.rows[index].tolist()]
+
     def head(self, rows: int) -> ArrayRows:
         """The first `rows` samples, still on demand."""
         return self.take(np.arange(min(rows, len(self))))

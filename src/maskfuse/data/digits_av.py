@@ -61,7 +61,9 @@ def load(cfg: DataConfig) -> Splits:
             "data.name=digits-av pairs scikit-learn digits with the Free Spoken Digit Dataset: set data.path "
             "to an FSDD checkout (https://github.com/Jakobovski/free-spoken-digit-dataset)"
         )
-    audio = load_fsdd(DataConfig(**{**cfg.__dict__, "name": "fsdd", "max_train": None, "max_test": None}))
+    # a built-in set held in memory: the recordings are read whole whatever data.memory_mb says
+    whole = {"name": "fsdd", "max_train": None, "max_test": None, "memory_mb": float("inf")}
+    audio = load_fsdd(DataConfig(**{**cfg.__dict__, **whole}))
     bunch = load_digits()
     x = (bunch.images.astype(np.float32) / 16.0)[:, None]
     tr_x, tr_y, te_x, te_y = fixed_split(x, bunch.target.astype(np.int64), cfg.test_fraction, cfg.split_seed)

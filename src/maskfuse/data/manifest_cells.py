@@ -190,6 +190,10 @@ class StoredFiles:
             out.append((Path(raw.decode("utf-8")), f"{where}: {raw.decode('utf-8')}") if raw else (None, where))
         return out
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        """Each row's file, as the manifest names it."""
+        return [raw.decode("utf-8") for raw in self.spans.read(rows)]
+
 
 @dataclass
 class StoredSeries:

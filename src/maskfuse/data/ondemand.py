@@ -85,6 +85,10 @@ class FileCells:
     def __call__(self, rows: np.ndarray) -> list[tuple[Source | None, str]]:
         return [(self.paths[r], self.names[r] if self.names else str(self.paths[r])) for r in rows]
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        """Where each row comes from: its file."""
+        return [self.names[r] if self.names else str(self.paths[r]) for r in rows]
+
 
 def encoded(cell: object, where: str) -> io.BytesIO | Path:
     """An `Image` / `Audio` table cell left undecoded: its bytes, else the file it names."""
@@ -105,6 +109,9 @@ class TableCells:
         cells = self.table[rows.tolist()][self.column]
         named = [(c, f"{self.where}, row {r}") for c, r in zip(cells, rows.tolist())]
         return [(encoded(c, where), where) for c, where in named]
+
+    def origin(self, rows: np.ndarray) -> list[str]:
+        return [f"row {r}" for r in rows.tolist()]
 
 
 @dataclass
@@ -130,6 +137,11 @@ class LazyRows:
         if self.labels is not None:
             out["label"] = self.labels[index]
         return out
+
+    def origins(self, index: np.ndarray) -> list[str] | None:
+        """Where the samples at positions `index` come from (file, line), when the cells say."""
+        origin = getattr(self.cells, "origin", None)
+        return None if origin is None else origin(self.rows[index])
 
     @property
     def shape(self) -> tuple[int, ...]:

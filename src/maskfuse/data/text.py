@@ -88,6 +88,9 @@ class ChunkCells:
         texts = self.docs.texts(docs)
         return [((t, int(k)), self.docs.where(d)) for t, k, d in zip(texts, self.piece[rows], docs)]
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        return [f"{self.docs.where(d)}, piece {int(k) + 1}" for d, k in zip(self.doc[rows], self.piece[rows])]
+
 
 def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Tokenizer:
     """A tokenizer trained on `texts` (read once, in order), or loaded from the path in data.vocab."""

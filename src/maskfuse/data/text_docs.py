@@ -131,6 +131,9 @@ class DocCells:
     def __call__(self, rows: np.ndarray) -> list[tuple[str, str]]:
         return list(zip(self.docs.texts(rows), [self.docs.where(r) for r in rows]))
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        return [self.docs.where(r) for r in rows]
+
 
 def doc_chunks(docs: LineDocs | TableDocs, rows: np.ndarray) -> Iterator[list[str]]:
     """The texts of `rows`, in order, `CHUNK` documents at a time."""
