@@ -165,8 +165,9 @@ def test_paired_text_is_read_through_the_runs_own_tokenizers(tmp_path):
     path = write_manifest(tmp_path, rows)
     declare = "data.modalities=[photo:image,caption:text,note:text]"
     first = load_manifest(path, declare, "data.vocab=bpe")  # deterministic, unlike the WordPiece asked for below
-    again = load_data(resolve(overrides=["data.name=manifest", f"data.path={path}", declare, "data.channels=1",
-                                         "data.test_fraction=0.25", "data.vocab=wordpiece"]).data, first.spec)  # fmt: skip
+    settings = ["data.name=manifest", f"data.path={path}", declare, "data.channels=1", "data.test_fraction=0.25",
+                "data.vocab=wordpiece"]  # fmt: skip
+    again = load_data(resolve(overrides=settings).data, first.spec)
     assert again.spec == first.spec
     for key in ("caption", "note"):
         assert torch.equal(again.train.parts[key], first.train.parts[key])
