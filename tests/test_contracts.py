@@ -142,7 +142,8 @@ def text_data():
     labels = [str(i % 2) for i in range(48)]
     cfg = DataConfig(vocab="items", test_fraction=0.25)
     table = Columns("synthetic text", {"text": np.asarray(docs, object), "label": np.asarray(labels, object)}, 0)
-    return text_splits(*table_documents(table, cfg), cfg, "synthetic text")
+    docs, labels, empty, marks = table_documents(table, cfg)
+    return text_splits(docs, labels, empty, cfg, "synthetic text", marks)
 
 
 MODALITY_DATA = {

@@ -62,7 +62,7 @@ def test_bad_split_markers_and_unknown_class_names_are_named(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, X=np.zeros((4, 4, 4), np.uint8), y=np.array(["a", "b", "a", "b"]),
              split=np.array(["train", "test", "holdout", "train"]), classes=np.array(["a", "c"]))  # fmt: skip
-    with pytest.raises(DataError, match="'split' row 2 is 'holdout'; expected train, test or val"):
+    with pytest.raises(DataError, match="'split' row 2: split marker 'holdout'; expected train, test or val"):
         load(str(path), "data.arrays=[images:X,split:split]")
     with pytest.raises(DataError, match="'y' holds the label 'b', which the class names do not list"):
         load(str(path), "data.arrays=[images:X,labels:y,classes:classes]")

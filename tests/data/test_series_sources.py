@@ -188,3 +188,12 @@ def test_ucr_lines_are_checked_as_they_are_read(tmp_path):
     (tmp_path / "latin.tsv").write_bytes(b"1\t0.5\t0.25\n2\t0.5\t\xe9\n")
     with pytest.raises(DataError, match=r"latin.tsv, line 2: not UTF-8 text"):
         load_data(cfg_for(tmp_path / "latin.tsv", "data.name=ucr"))
+
+
+def test_a_wide_series_table_takes_its_split_column(tmp_path):
+    lines = ["label,part,t0,t1,t2,t3"] + [f"{i % 2},{'test' if i < 5 else 'train'},{i},{i + 1},{i},{i - 1}"
+                                          for i in range(20)]  # fmt: skip
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    s = load_data(resolve(overrides=["data.name=series-table", f"data.path={tmp_path / 's.csv'}",
+                                     "data.split_column=part"]).data)  # fmt: skip
+    assert len(s.train) == 15 and len(s.test) == 5 and s.spec.shape == (1, 4)  # 'part' is no time step

@@ -141,3 +141,18 @@ def test_cli_pretrains_evaluates_and_embeds_a_table_read_by_row(tmp_path, monkey
     held = load_data(DataConfig(name="table", path=str(tmp_path / "digits.csv")))
     expected = load(run).embed(torch.cat([held.train.inputs, held.test.inputs]))
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_split_column_gives_the_split(tmp_path):
+    rows = ["strength,cultivar,part"] + [f"{i},{'ab'[i % 2]},{('train', 'TEST', 'val', 'train')[i % 4]}"
+                                          for i in range(40)]  # fmt: skip
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    cfg = resolve(overrides=["data.name=table", f"data.path={tmp_path / 't.csv'}", "data.label_column=cultivar",
+                             "data.split_column=part"]).data  # fmt: skip
+    s = load_data(cfg)
+    assert len(s.train) == 20 and len(s.test) == 20 and s.spec.shape == (1,)  # 'part' is no feature
+    assert s.spec.meta["encoding"]["columns"] == ["strength"]
+    rows[3] = "2,a,holdout"
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"t.csv, row 4: split marker 'holdout'; expected train, test or val"):
+        load_data(cfg)

@@ -215,3 +215,22 @@ def test_the_default_vocabulary_and_its_baseline_are_the_same_every_time(tmp_pat
     assert a.spec == b.spec and torch.equal(a.test.inputs, b.test.inputs)
     bow = TextTokenizer(a.spec.meta, a.spec.shape[0], 8).raw_features
     assert torch.equal(bow(a.test.inputs), bow(b.test.inputs))
+
+
+def test_a_split_column_gives_the_split_of_text(tmp_path):
+    rows = [{"body": f"a {w} film number {i}", "y": w, "set": "test" if i % 5 == 0 else "train"}
+            for i, w in enumerate(["good", "bad"] * 10)]  # fmt: skip
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    s = load_data(cfg_for(tmp_path / "r.jsonl", "data.text_column=body", "data.label_column=y",
+                          "data.split_column=set"))  # fmt: skip
+    assert len(s.train) == 16 and len(s.test) == 4
+    path = rotten_tomatoes(tmp_path, rows=60)
+    table = [line.split(",", 1) for line in path.read_text().splitlines()]
+    marked = ["sentiment,split,text"]
+    marked += [f"{y},{'val' if i < 12 else 'train'},{t}" for i, (y, t) in enumerate(table[1:])]
+    (tmp_path / "marked.csv").write_text("\n".join(marked) + "\n")
+    s = load_data(cfg_for(tmp_path / "marked.csv", "data.label_column=sentiment", "data.split_column=split"))
+    assert len(s.train) == 48 and len(s.test) == 12
+    with pytest.raises(DataError, match="needs a .jsonl file or a table"):
+        (tmp_path / "d.txt").write_text("one\ntwo\n")
+        load_data(cfg_for(tmp_path / "d.txt", "data.label_column=null", "data.split_column=set"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
@@ -200,6 +200,27 @@ def split_indices(n: int, y: np.ndarray | None, test_fraction: float, seed: int)
             stratify = y
     tr, te = train_test_split(np.arange(n), test_size=test_fraction, random_state=seed, stratify=stratify)
     return np.sort(tr), np.sort(te)
+
+
+TRAIN_MARKERS = frozenset({"train", "training"})
+TEST_MARKERS = frozenset({"test", "testing", "val", "valid", "validation"})
+
+
+def given_split(
+    codes: np.ndarray, markers: list, column: str, where: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) rows from a column of split markers: `codes[i]` is row i's index into
+    the distinct `markers` ("train", "test", "val", ... in any case). A marker that is
+    neither is an error naming its first row (`where(row)`); `column` names the column."""
+    words = [str(m).strip().lower() for m in markers]
+    for k, word in enumerate(words):
+        if word not in TRAIN_MARKERS | TEST_MARKERS:
+            row = int(np.argmax(codes == k))
+            raise DataError(f"{where(row)}: split marker '{markers[k]}'; expected train, test or val")
+    test = np.asarray([w in TEST_MARKERS for w in words], dtype=bool)[codes]
+    if test.all() or not test.any():
+        raise DataError(f"{column}: the split column marks no {'training' if test.all() else 'test'} rows")
+    return np.flatnonzero(~test), np.flatnonzero(test)
 
 
 def fixed_split(

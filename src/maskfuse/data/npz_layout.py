@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from maskfuse.data.base import split_indices
+from maskfuse.data.base import given_split, split_indices
 from maskfuse.errors import DataError
 
 ROLES = ("images", "series", "labels", "test_images", "test_series", "test_labels", "split", "classes",
          "mask_scores", "test_mask_scores")  # fmt: skip
-TRAIN_WORDS, TEST_WORDS = {"train", "training"}, {"test", "testing", "val", "valid", "validation"}
 
 
 @dataclass
@@ -142,11 +141,5 @@ def _given_split(values: np.ndarray, n: int, key: str, path: Path) -> tuple[np.n
     """(train, test) rows from an array of "train" / "test" (or "val") markers, one per row."""
     if values.shape != (n,):
         raise DataError(f"{path}: '{key}' (split) must hold one marker per row ({n}), got shape {list(values.shape)}")
-    words = np.char.lower(np.char.strip(values.astype(str)))
-    train, test = np.isin(words, list(TRAIN_WORDS)), np.isin(words, list(TEST_WORDS))
-    bad = np.flatnonzero(~(train | test))
-    if len(bad):
-        raise DataError(f"{path}: '{key}' row {bad[0]} is '{values[bad[0]]}'; expected train, test or val")
-    if not train.any() or not test.any():
-        raise DataError(f"{path}: '{key}' marks no {'training' if not train.any() else 'test'} rows")
-    return np.flatnonzero(train), np.flatnonzero(test)
+    markers, codes = np.unique(values.astype(str), return_inverse=True)
+    return given_split(codes, markers.tolist(), f"{path}: '{key}'", lambda row: f"{path}: '{key}' row {row}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray, RowSink
+from maskfuse.data.base import given_split
 from maskfuse.data.columns import ArrowCells, Columns, ListCells, TableFile, to_float
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
@@ -36,6 +37,7 @@ class Encoded:
     found: dict[int, list[str]]  # categorical feature index -> its categories, by code
     y: np.ndarray | None  # [N] int64 class ids
     class_names: tuple[str, ...]
+    split: tuple[np.ndarray, np.ndarray] | None = None  # (train, test) rows from data.split_column
 
 
 def numbers_of(column: ListCells | ArrowCells, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
@@ -71,6 +73,7 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
             raise DataError(f"{table.path}: data.categorical / data.numeric name '{name}', not a feature column")
     found: dict[int, dict[str, int]] = {j: {} for j, name in enumerate(features) if name in cfg.categorical}
     late, infinite, labels, keys, firsts = {}, {}, [], {}, []
+    marks, mark_keys, markers, split = [], {}, [], cfg.split_column
     sink = RowSink(len(features), cfg.memory_mb)
     for chunk in table.chunks():
         lo = sink.rows
@@ -91,6 +94,9 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
         if label is not None:
             what = lambda i, lo=lo: f"{table.row_name(lo + i)}: missing label in column '{label}'"  # noqa: E731
             labels.append(_label_codes(chunk[label].cells, keys, firsts, what))
+        if split is not None:
+            what = lambda i, lo=lo: f"{table.row_name(lo + i)}: missing split marker in column '{split}'"  # noqa: E731
+            marks.append(_label_codes(chunk[split].cells, mark_keys, markers, what))
         sink.add(block)
     if sink.rows == 0:
         raise DataError(f"{table.path}: no data rows below the header")
@@ -102,7 +108,10 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
     kinds = ["categorical" if j in found else "numeric" for j in range(len(features))]
     y, class_names = (None, ()) if label is None else encode_labels(firsts, str(table.path))
     y = None if y is None else y[np.concatenate(labels)]  # first cell of each label -> its class id
-    return Encoded(x, mapped, kinds, {j: list(codes) for j, codes in found.items()}, y, class_names)
+    rows = None
+    if split is not None:
+        rows = given_split(np.concatenate(marks), markers, f"{table.path}, column '{split}'", table.row_name)
+    return Encoded(x, mapped, kinds, {j: list(codes) for j, codes in found.items()}, y, class_names, rows)
 
 
 def _recode_late(table: Table, x: np.ndarray, features: list[str], found: dict, late: dict[int, int]) -> None:

@@ -33,18 +33,19 @@ def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
     """The table encoded in one pass (`encode_table`), split, its categories fitted on the
     training rows; held in memory when it fits in data.memory_mb, else read by row from
     the temporary file it was encoded into."""
-    label = cfg.label_column
-    if label is not None and label not in table.names:
-        raise DataError(
-            f"{table.path}: no label column '{label}'; columns: {', '.join(table.names)} "
-            "(set data.label_column to one of them, or null for an unlabeled table)"
-        )
-    features = [n for n in table.names if n != label]
+    label, split = cfg.label_column, cfg.split_column
+    for column, what in ((label, "label"), (split, "split")):
+        if column is not None and column not in table.names:
+            raise DataError(
+                f"{table.path}: no {what} column '{column}'; columns: {', '.join(table.names)} "
+                f"(set data.{what}_column to one of them, or null for none)"
+            )
+    features = [n for n in table.names if n not in (label, split)]
     if not features:
         raise DataError(f"{table.path}: no feature columns besides the label")
     enc = encode_table(table, features, label, cfg)
     y, rows = enc.y, len(enc.x)
-    tr, te = split_indices(rows, y, cfg.test_fraction, cfg.split_seed)
+    tr, te = enc.split or split_indices(rows, y, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)  # sources often come sorted: keep caps fair
     tr, te = rng.permutation(tr), rng.permutation(te)
     train = np.zeros(rows, bool)

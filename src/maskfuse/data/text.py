@@ -25,7 +25,7 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, given_split, source_path, split_indices
 from maskfuse.data.columns import TableFile
 from maskfuse.data.ondemand import LazyRows, fits
 from maskfuse.data.text_docs import DocCells, LineDocs, TableDocs, doc_chunks, index_lines, table_documents
@@ -163,10 +163,11 @@ def encode_with_spec(spec: DataSpec, texts: list[str]) -> torch.Tensor:
 
 
 def text_splits(
-    docs: LineDocs | TableDocs, labels: list | None, empty: np.ndarray, cfg: DataConfig, source: str
-) -> Splits:
-    """Seeded splits of the non-empty documents, tokenized on demand (held as ids when
-    both splits fit in data.memory_mb)."""
+    docs: LineDocs | TableDocs, labels: list | None, empty: np.ndarray, cfg: DataConfig, source: str,
+    marks: list | None = None,
+) -> Splits:  # fmt: skip
+    """Splits of the non-empty documents (by the split markers `marks` when given, else
+    seeded), tokenized on demand (held as ids when both splits fit in data.memory_mb)."""
     skip = cfg.on_error == "skip"
     bad = np.flatnonzero(empty)
     if len(bad) and not skip:
@@ -175,7 +176,14 @@ def text_splits(
     y_all, names = None, ()
     if labels is not None:
         y_all, names = encode_labels(np.asarray([labels[i] for i in rows], dtype=object), source)
-    tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
+    if marks is not None:
+        kept = [marks[i] for i in rows]
+        distinct = list(dict.fromkeys("" if m is None else str(m) for m in kept))
+        codes = np.asarray([distinct.index("" if m is None else str(m)) for m in kept], dtype=np.int64)
+        where = f"{source}, data.split_column={cfg.split_column}"
+        tr, te = given_split(codes, distinct, where, lambda k: docs.where(rows[k]))
+    else:
+        tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
     rng = np.random.default_rng(cfg.split_seed)
     tr, te = rng.permutation(tr), rng.permutation(te)
     tok = build_vocabulary((text for chunk in doc_chunks(docs, rows[tr]) for text in chunk), cfg)
@@ -223,7 +231,7 @@ def load_text(cfg: DataConfig) -> Splits:
     (data.text_column, data.label_column); item-id sequences with data.vocab=items."""
     path = source_path(cfg.path, "text file (.txt, .jsonl, .csv, .parquet)", "text", folder=False)
     lines = path.name.lower().endswith((".txt", ".jsonl"))
-    docs, labels, empty = index_lines(path, cfg) if lines else table_documents(TableFile(path), cfg)
+    docs, labels, empty, marks = index_lines(path, cfg) if lines else table_documents(TableFile(path), cfg)
     if not len(docs):
         raise DataError(f"{path}: no documents")
-    return text_splits(docs, labels, empty, cfg, f"text ({path})")
+    return text_splits(docs, labels, empty, cfg, f"text ({path})", marks)

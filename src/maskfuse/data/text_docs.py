@@ -67,20 +67,23 @@ class TableDocs:
         return [b.decode("utf-8") for b in self.spans.read(rows)]
 
 
-def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray]:
-    """(documents, raw labels or None, which are empty) of a .txt or .jsonl file, from one
-    pass that holds no text. Blank JSONL lines are no documents; blank .txt lines are
-    empty documents."""
+def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.ndarray, list | None]:
+    """(documents, raw labels or None, which are empty, split markers or None) of a .txt or
+    .jsonl file, from one pass that holds no text. Blank JSONL lines are no documents;
+    blank .txt lines are empty documents."""
     jsonl = path.name.lower().endswith(".jsonl")
-    starts, numbers, empty, labels = array("q"), array("q"), array("b"), []
+    if cfg.split_column is not None and not jsonl:
+        raise DataError(f"{path}: data.split_column needs a .jsonl file or a table; a .txt line holds only text")
+    starts, numbers, empty, labels, marks = array("q"), array("q"), array("b"), [], []
     offset = 0
     for number, raw, line in text_lines(path):
         start, offset = offset, offset + len(raw)
         if jsonl:
             if not line.strip():
                 continue
-            text, label = _json_row(line, path, number, cfg)
+            text, label, mark = _json_row(line, path, number, cfg)
             labels.append(label)
+            marks.append(mark)
         else:
             text = line
         starts.append(start)
@@ -90,36 +93,43 @@ def index_lines(path: Path, cfg: DataConfig) -> tuple[LineDocs, list | None, np.
         path, np.frombuffer(starts, np.int64), np.frombuffer(numbers, np.int64), cfg.text_column if jsonl else None
     )
     has_labels = jsonl and cfg.label_column is not None and any(v is not None for v in labels)
-    return docs, labels if has_labels else None, np.frombuffer(empty, np.int8).astype(bool)
+    empty_rows = np.frombuffer(empty, np.int8).astype(bool)
+    return docs, labels if has_labels else None, empty_rows, marks if cfg.split_column is not None else None
 
 
-def _json_row(line: str, path: Path, number: int, cfg: DataConfig) -> tuple[object, object]:
-    """(text, label or None) of one JSONL line."""
+def _json_row(line: str, path: Path, number: int, cfg: DataConfig) -> tuple[object, object, object]:
+    """(text, label or None, split marker or None) of one JSONL line."""
     try:
         row = json.loads(line)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}, line {number}: not JSON ({err.msg})") from None
     if not isinstance(row, dict) or cfg.text_column not in row:
         raise DataError(f"{path}, line {number}: no '{cfg.text_column}' field (data.text_column)")
-    return row[cfg.text_column], row.get(cfg.label_column) if cfg.label_column else None
+    mark = row.get(cfg.split_column) if cfg.split_column else None
+    return row[cfg.text_column], row.get(cfg.label_column) if cfg.label_column else None, mark
 
 
-def table_documents(table: Columns | TableFile, cfg: DataConfig) -> tuple[TableDocs, list | None, np.ndarray]:
-    """(documents, raw labels or None, which are empty) of a table's text column, streamed
-    a chunk of rows at a time into a temporary file."""
-    named = {cfg.text_column: "text (data.text_column)", cfg.label_column: "labels (data.label_column; null for none)"}
+def table_documents(
+    table: Columns | TableFile, cfg: DataConfig
+) -> tuple[TableDocs, list | None, np.ndarray, list | None]:
+    """(documents, raw labels or None, which are empty, split markers or None) of a table's
+    text column, streamed a chunk of rows at a time into a temporary file."""
+    named = {cfg.text_column: "text (data.text_column)", cfg.label_column: "labels (data.label_column; null for none)",
+             cfg.split_column: "split markers (data.split_column)"}  # fmt: skip
     for column, what in named.items():
         if column is not None and column not in table.names:
             raise DataError(f"{table.path}: no column '{column}' ({what}); columns: {', '.join(table.names)}")
-    sink, empty, labels = SpanSink(".txt"), array("b"), []
+    sink, empty, labels, marks = SpanSink(".txt"), array("b"), [], []
     for chunk in table.chunks():
         for cell in chunk[cfg.text_column].cells:
             text = "" if cell is None else str(cell)
             sink.add(text.encode("utf-8"))
             empty.append(not text.strip())
         labels.extend(chunk[cfg.label_column].cells if cfg.label_column is not None else ())
+        marks.extend(chunk[cfg.split_column].cells if cfg.split_column is not None else ())
     docs = TableDocs(sink.finish(), table.path, table.first_row)
-    return docs, labels if cfg.label_column is not None else None, np.frombuffer(empty, np.int8).astype(bool)
+    empty_rows = np.frombuffer(empty, np.int8).astype(bool)
+    return docs, labels if cfg.label_column is not None else None, empty_rows, marks if cfg.split_column else None
 
 
 @dataclass
