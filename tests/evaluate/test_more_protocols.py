@@ -81,3 +81,37 @@ def test_linear_protocol_picks_the_informative_pooling():
     assert out["pooling"] == "signal" and out["top1"] == 1.0
     assert out["test_accuracy"]["noise"] < 0.5
     assert not math.isnan(out["val_accuracy"]["noise"])
+
+
+def test_knn_protocol_picks_its_pooling_on_training_rows_only():
+    from maskfuse.evaluate.knn import evaluate_knn
+
+    x, y = _clusters(n_per=40, spread=0.5)
+    xt, yt = _clusters(n_per=40, spread=0.5, seed=5)
+    imgs = np.zeros((len(x), 1, 2, 2), np.float32)
+    splits = image_splits(imgs, y.numpy(), np.zeros((len(xt), 1, 2, 2), np.float32), yt.numpy(), "t")
+    noise = (torch.randn(len(x), 8), torch.randn(len(xt), 8))
+    fs = FeatureSet("f", splits, lambda v: v, noise[0], noise[1], {"noise": noise, "signal": (x, xt)})
+    out = evaluate_knn(fs, EvalConfig())
+    assert out["pooling"] == "signal" and out["top1"] == 1.0 and out["val_accuracy"]["noise"] < 0.6
+    # the choice reads training rows only: a test split that only the noise pooling fits changes nothing
+    cheat = FeatureSet("f", splits, lambda v: v, noise[0], noise[1], {"noise": (noise[0], x[: len(xt)] * 0),
+                                                                     "signal": (x, xt)})  # fmt: skip
+    assert evaluate_knn(cheat, EvalConfig())["pooling"] == "signal"
+
+
+def test_grid_means_against_a_naive_loop():
+    from maskfuse.evaluate.features import grid_means
+
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randn(2, 5 * 4, 3, generator=g)  # a 5 x 4 grid
+    valid = torch.rand(2, 20, generator=g) > 0.2
+    out = grid_means(tokens, valid, (5, 4))
+    for b in range(2):
+        cells = []
+        for corner in range(4):
+            rows = range(0, 3) if corner & 1 == 0 else range(3, 5)  # the first half of 5 rows is 3
+            cols = range(0, 2) if corner & 2 == 0 else range(2, 4)
+            picked = [tokens[b, r * 4 + c] for r in rows for c in cols if valid[b, r * 4 + c]]
+            cells.append(torch.stack(picked).mean(0) if picked else torch.zeros(3))
+        torch.testing.assert_close(out[b], torch.cat(cells))

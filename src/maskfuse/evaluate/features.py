@@ -60,10 +60,29 @@ def raw_feature_set(splits: Splits, featurize: Callable[[torch.Tensor], torch.Te
     return FeatureSet("raw input", splits, featurize, train, test, {"raw": (train, test)})
 
 
+def grid_means(tokens: torch.Tensor, valid: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+    """Token means over the 2^A cells made by halving each of the A axes of the token grid,
+    concatenated: [B, N, D] -> [B, 2^A * D]. Spatial pooling keeps where things are (the
+    quadrant pooling of Coates et al., AISTATS 2011), which one mean over the grid loses."""
+    b, _, d = tokens.shape
+    cells = []
+    masks = [torch.arange(size, device=tokens.device) < (size + 1) // 2 for size in grid]
+    for corner in range(2 ** len(grid)):
+        inside = torch.ones(grid, dtype=torch.bool, device=tokens.device)
+        for axis, first in enumerate(masks):
+            half = first if (corner >> axis) & 1 == 0 else ~first
+            shape = [1] * len(grid)
+            shape[axis] = -1
+            inside = inside & half.view(shape)
+        cells.append(masked_mean(tokens, valid & inside.flatten()[None]))
+    return torch.cat(cells, dim=1)
+
+
 @torch.no_grad()
 def pooling_variants(backbone: Backbone, x: torch.Tensor, last_n: int) -> dict[str, torch.Tensor]:
-    """Poolings of one batch: mean of final tokens, the cls token, and the concatenated
-    token means of the last `last_n` blocks (DINOv2's linear-probe features)."""
+    """Poolings of one batch: mean of final tokens, the cls token, the concatenated token
+    means of the last `last_n` blocks (DINOv2's linear-probe features), and for token grids
+    of two or more axes (images, spectrograms) the same with 2 x 2 spatial cells."""
     states = backbone.forward_intermediates(x)
     final = states[-1]
     out = {"mean": masked_mean(final.tokens, final.valid)}
@@ -72,6 +91,11 @@ def pooling_variants(backbone: Backbone, x: torch.Tensor, last_n: int) -> dict[s
     n = min(last_n, len(states))
     if n > 1:
         out[f"mean-last{n}"] = torch.cat([masked_mean(s.tokens, s.valid) for s in states[-n:]], dim=1)
+    grid = tuple(backbone.tokenizer.grid)
+    if len(grid) >= 2 and min(grid) >= 2:
+        out["grid"] = grid_means(final.tokens, final.valid, grid)
+        if n > 1:
+            out[f"grid-last{n}"] = torch.cat([grid_means(s.tokens, s.valid, grid) for s in states[-n:]], dim=1)
     return out
 
 

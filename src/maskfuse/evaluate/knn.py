@@ -72,12 +72,32 @@ def headline_k(train_labels: torch.Tensor, k: int) -> int:
     return max(1, min(k, smallest))
 
 
+def validation_accuracy(
+    features: torch.Tensor, labels: torch.Tensor, k: int, temperature: float, val_fraction: float = 0.1, seed: int = 0
+) -> float:
+    """k-NN accuracy of a seeded `val_fraction` of the training rows against the rest."""
+    perm = torch.randperm(len(features), generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(len(features) * val_fraction))
+    val, rest = perm[:n_val], perm[n_val:]
+    pred = knn_predict(features[rest], labels[rest], features[val], k, temperature)
+    return float((pred == labels[val]).float().mean())
+
+
 @protocol("knn", headline="top1", column="k-NN")
 def evaluate_knn(fs: FeatureSet, cfg: EvalConfig) -> dict[str, Any]:
     """Accuracy for every k of the grid; the headline at eval.knn_k, capped by the smallest
-    class (`k` says which k it is, `k_capped` whether the cap applied)."""
+    class (`k` says which k it is, `k_capped` whether the cap applied). With several
+    poolings (`FeatureSet.variants`), the one whose k-NN is best on 10 % of the training
+    rows is scored, as the linear probe chooses its pooling; no test row takes part."""
     k = headline_k(fs.train_labels, cfg.knn_k)
+    variants = fs.variants or {"pooled": (fs.train, fs.test)}
+    val = {}
+    if len(variants) > 1:
+        val = {n: validation_accuracy(tr, fs.train_labels, k, cfg.knn_temperature) for n, (tr, _) in variants.items()}
+    pooling = max(val, key=val.get) if val else next(iter(variants))
+    train, test = variants[pooling]
     ks = tuple(sorted(set(cfg.knn_grid) | {k}))
-    preds = knn_predict_grid(fs.train, fs.train_labels, fs.test, ks, cfg.knn_temperature)
+    preds = knn_predict_grid(train, fs.train_labels, test, ks, cfg.knn_temperature)
     accs = {f"k={n}": float((p == fs.test_labels).float().mean()) for n, p in preds.items()}
-    return {"top1": accs[f"k={k}"], "k": k, "k_capped": k < cfg.knn_k, **accs}
+    out = {"top1": accs[f"k={k}"], "k": k, "k_capped": k < cfg.knn_k, "pooling": pooling, **accs}
+    return out | ({"val_accuracy": val} if val else {})

@@ -127,7 +127,9 @@ def render(
 <p class="verdict">{escape(verdict(report))}</p>
 <h2>Evaluation</h2>
 <p class="caption">Each row is scored the same way on the held-out split: raw inputs, the encoder at
-the weights pretraining started from, and the pretrained encoder. Details in eval.json.</p>
+the weights pretraining started from, and the pretrained encoder. k-NN and the linear probe each
+score the pooling of the encoder's tokens (mean, means of the last blocks, 2 x 2 spatial cells) that
+wins on 10 % of the training rows; eval.json names it.</p>
 {results_table(report)}
 <p class="caption">{escape(knn_note(report))}</p>
 {crossmodal_section(report)}
