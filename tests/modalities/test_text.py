@@ -43,3 +43,14 @@ def test_text_views_mask_only_real_tokens():
     assert torch.equal(out[:, 40:], ids[:, 40:])
     share = float((out[:, :40] == 2).float().mean())
     assert 0.22 < share < 0.28
+
+
+def test_words_are_not_drowned_by_positions():
+    """Word embeddings start at the scale of the sin-cos positions. At BERT's 0.02 they
+    were 1/35 of each token's input, and a random-init encoder's pooled features of Rotten
+    Tomatoes scored 50.1 % on the probe (chance); at unit scale 53.6 % (mean) and 58.3 %
+    (means of the last 4 blocks), 61.7 % on the full 12.8k snippets."""
+    tok = TextTokenizer({"vocab_size": 4000, "pad_id": 0, "mask_id": 2}, length=64, dim=64)
+    t = tok(torch.randint(5, 4000, (8, 64)))
+    words, positions = t.x.norm(dim=-1).mean(), t.pos.norm(dim=-1).mean()
+    assert 0.8 < float(words / positions) < 2.0

@@ -29,7 +29,9 @@ class TextTokenizer(nn.Module):
         self.length = length
         self.grid, self.patch_dim = (length,), 1
         self.embed = nn.Embedding(self.vocab_size, dim)
-        nn.init.normal_(self.embed.weight, std=0.02)
+        # unit scale, as the sin-cos positions: at BERT's 0.02 the words were 1/35 of each
+        # token's input and a random-init encoder's pooled features carried almost nothing
+        nn.init.normal_(self.embed.weight, std=1.0)
         coords = grid_coords(length)
         self.register_buffer("coords", coords, persistent=False)
         self.register_buffer("pos", sincos(coords, dim)[None], persistent=False)
