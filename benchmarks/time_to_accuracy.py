@@ -1,9 +1,9 @@
-"""Time to accuracy on Fashion-MNIST, 2 CPU cores: maskfuse's recipes against lightly's
-SimCLR and MAE examples adapted to 28x28.
+"""Time to accuracy on Fashion-MNIST or CIFAR-10, 2 CPU cores: maskfuse's recipes against
+lightly's SimCLR and MAE examples adapted to 28x28 (or 32x32 RGB).
 
 Usage:
     .venv/bin/python benchmarks/time_to_accuracy.py [--budget 480] [--marks 4]
-        [--sides maskfuse-simclr,maskfuse-mae,lightly-simclr,lightly-mae]
+        [--sides maskfuse-simclr,maskfuse-mae,lightly-simclr,lightly-mae] [--dataset cifar10]
     python3 benchmarks/time_to_accuracy.py --device cuda --threads 8 --workers 6 --size tiny \
         --python python3 --data FOLDER   # on a GPU machine whose python3 holds the peers
 
@@ -52,15 +52,23 @@ BATCH = 256
 
 
 SIZES = {"nano": (64, 4, 4), "tiny": (192, 12, 3)}  # width, blocks, heads
-OPTS = argparse.Namespace(device="cpu", data=None, size="nano", workers=1, precision="fp32")
+OPTS = argparse.Namespace(device="cpu", data=None, size="nano", workers=1, precision="fp32", dataset="fashion-mnist")
+PATCH = {"fashion-mnist": 7, "cifar10": 4}  # 16 tokens of 28 px, 64 tokens of 32 px
 
 
 def fashion():
+    """The dataset's 60k / 10k (Fashion-MNIST) or 50k / 10k (CIFAR-10, its JPEG folders) in memory."""
     from maskfuse.config import resolve
     from maskfuse.data import load_data
 
-    where = [f"data.path={OPTS.data}"] if OPTS.data else []
-    return load_data(resolve(overrides=["data.name=fashion-mnist", *where]).data)
+    if OPTS.dataset == "cifar10":
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from quality import cifar10_folder
+
+        where = ["data.name=image-folder", f"data.path={OPTS.data or cifar10_folder()}"]
+    else:
+        where = ["data.name=fashion-mnist", *([f"data.path={OPTS.data}"] if OPTS.data else [])]
+    return load_data(resolve(overrides=where).data)
 
 
 class Clock:
@@ -87,7 +95,8 @@ def maskfuse_side(method: str, budget: float, marks: int):
     extra = ["image.norm_pix=false", "mask.ratio=0.5"] if method == "mae" else []
     dim, depth, heads = SIZES[OPTS.size]
     size = [f"model.dim={dim}", f"model.depth={depth}", f"model.heads={heads}"] if OPTS.size != "nano" else []
-    cfg = resolve(method, ["image.patch_size=7", f"train.batch_size={BATCH}", "train.steps=100000", *extra, *size,
+    cfg = resolve(method, [f"image.patch_size={PATCH[OPTS.dataset]}", f"train.batch_size={BATCH}", "train.steps=100000",
+                           *extra, *size,
                            f"train.device={OPTS.device}", f"train.precision={OPTS.precision}"])  # fmt: skip
     data = fashion()
     device = torch.device(OPTS.device)
@@ -110,15 +119,17 @@ def maskfuse_side(method: str, budget: float, marks: int):
         if clock.due():
             clock.kept.append((clock.spent, step, copy.deepcopy(model.backbone).eval()))
 
-    def embed(enc, x):  # what `maskfuse evaluate`'s linear probe chose on this data: last 4 blocks' means
-        return pooling_variants(enc, x.to(device), 4)["mean-last4"]
+    def embed(enc, x):  # what `maskfuse evaluate`'s linear probe chose on this data: the 2x2 cells of the last 4
+        return pooling_variants(enc, x.to(device), 4)["grid-last4"]
 
     return clock.kept, embed, (data.train.inputs, data.test.inputs), (data.train.labels, data.test.labels)
 
 
 class Images(torch.utils.data.Dataset):
+    """[N, C, H, W] floats in [0, 1] as RGB PIL images for lightly's transforms."""
+
     def __init__(self, x: torch.Tensor, transform) -> None:
-        self.x, self.transform = (x[:, 0] * 255).round().to(torch.uint8).numpy(), transform
+        self.x, self.transform = (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy(), transform
 
     def __len__(self) -> int:
         return len(self.x)
@@ -126,7 +137,7 @@ class Images(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         from PIL import Image
 
-        return self.transform(Image.fromarray(self.x[i]).convert("RGB"))
+        return self.transform(Image.fromarray(self.x[i].squeeze(-1)).convert("RGB"))
 
 
 def lightly_side(method: str, budget: float, marks: int):
@@ -147,7 +158,8 @@ def lightly_side(method: str, budget: float, marks: int):
         model = torch.nn.ModuleDict({"backbone": backbone, "head": head})
         criterion = NTXentLoss()
         opt = torch.optim.SGD(model.parameters(), lr=0.06)
-        transform = SimCLRTransform(input_size=28, gaussian_blur=0.0)
+        side = data.spec.shape[-1]
+        transform = SimCLRTransform(input_size=side, gaussian_blur=0.0)
 
         def loss_of(views):
             return criterion(*(head(backbone(v)) for v in views))
@@ -157,13 +169,15 @@ def lightly_side(method: str, budget: float, marks: int):
         from timm.models.vision_transformer import VisionTransformer
 
         dim, depth, heads = SIZES[OPTS.size]
-        vit = VisionTransformer(img_size=28, patch_size=7, embed_dim=dim, depth=depth, num_heads=heads, num_classes=0)
+        side, patch = data.spec.shape[-1], PATCH[OPTS.dataset]
+        vit = VisionTransformer(img_size=side, patch_size=patch, embed_dim=dim, depth=depth, num_heads=heads,
+                                num_classes=0)  # fmt: skip
         encoder = MaskedVisionTransformerTIMM(vit=vit)
-        decoder = MAEDecoderTIMM(num_patches=16, patch_size=7, embed_dim=dim, decoder_embed_dim=64,
-                                 decoder_depth=2, decoder_num_heads=4)  # fmt: skip
+        decoder = MAEDecoderTIMM(num_patches=(side // patch) ** 2, patch_size=patch, embed_dim=dim,
+                                 decoder_embed_dim=64, decoder_depth=2, decoder_num_heads=4)  # fmt: skip
         model = torch.nn.ModuleDict({"backbone": encoder, "decoder": decoder})
         opt = torch.optim.AdamW(model.parameters(), lr=1.5e-4)
-        transform = MAETransform(input_size=28)
+        transform = MAETransform(input_size=side)
         length = encoder.sequence_length
 
         def loss_of(views):
@@ -173,7 +187,7 @@ def lightly_side(method: str, budget: float, marks: int):
             tokens = utils.repeat_token(decoder.mask_token, (n, length))
             tokens = utils.set_at_index(tokens, keep, decoder.embed(encoder.encode(images, idx_keep=keep)))
             pred = decoder.predict(utils.get_at_index(decoder.decode(tokens), masked))
-            target = utils.get_at_index(utils.patchify(images, 7), masked - 1)
+            target = utils.get_at_index(utils.patchify(images, patch), masked - 1)
             return torch.nn.functional.mse_loss(pred, target)
 
         encode = encoder
@@ -204,7 +218,7 @@ def lightly_side(method: str, budget: float, marks: int):
     norm = T.Normalize(IMAGENET_NORMALIZE["mean"], IMAGENET_NORMALIZE["std"])
 
     def embed(enc, x):
-        return enc(norm(x.expand(-1, 3, -1, -1).to(device)))
+        return enc(norm(x.expand(-1, 3, -1, -1).to(device)))  # greyscale copied to RGB, as in training
 
     return clock.kept, embed, (data.train.inputs, data.test.inputs), (data.train.labels, data.test.labels)
 
@@ -242,13 +256,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per side")
     parser.add_argument("--workers", type=int, default=1, help="lightly's DataLoader workers")
     parser.add_argument("--size", default="nano", choices=sorted(SIZES), help="the ViTs' width / depth / heads")
-    parser.add_argument("--data", help="Fashion-MNIST folder (default: Debian's copy)")
+    parser.add_argument("--dataset", default="fashion-mnist", choices=sorted(PATCH))
+    parser.add_argument("--data", help="the dataset's folder (default: Debian's Fashion-MNIST, benchmarks/.data)")
     parser.add_argument("--python", help="interpreter with the peers installed (default: benchmarks/.peers/venv)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "time_to_accuracy.json"))
     parser.add_argument("--side", help=argparse.SUPPRESS)
     args = parser.parse_args()
     OPTS.__dict__.update(device=args.device, data=args.data, size=args.size, workers=args.workers,
-                         precision=args.precision)  # fmt: skip
+                         precision=args.precision, dataset=args.dataset)  # fmt: skip
     if args.side:
         torch.set_num_threads(args.threads)
         library, method = args.side.split("-")
@@ -262,6 +277,7 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     passed = ["--budget", str(args.budget), "--marks", str(args.marks), "--device", args.device, "--precision",
               args.precision, "--threads", str(args.threads), "--workers", str(args.workers), "--size", args.size,
+              "--dataset", args.dataset,
               *(["--data", args.data] if args.data else [])]  # fmt: skip
     results = {}
     for name in args.sides.split(","):
@@ -272,7 +288,8 @@ def main() -> None:
         results[name] = {"marks": marks, "to_85": first_reaching(marks, 0.85), "to_88": first_reaching(marks, 0.88)}
         print(name, results[name], flush=True)
     where = f"{args.threads} threads" if args.device == "cpu" else f"{args.device} {args.precision}"
-    payload = {"benchmark": f"Fashion-MNIST 60k/10k, batch {BATCH}, {args.budget:.0f} s of training, {where}",
+    what = "CIFAR-10 50k/10k" if args.dataset == "cifar10" else "Fashion-MNIST 60k/10k"
+    payload = {"benchmark": f"{what}, batch {BATCH}, {args.budget:.0f} s of training, {where}",
                "size": args.size, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
                "results": results}  # fmt: skip
     Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
