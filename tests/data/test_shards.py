@@ -144,7 +144,7 @@ def test_a_pickled_entry_is_refused(tmp_path, digit_shards):
     bad = tmp_path / "bad"
     bad.mkdir()
     index = json.loads((digit_shards / "spec.json").read_text())
-    index["shards"] = {"train": ["train-000000.tar"], "test": ["train-000000.tar"]}
+    index["shards"] = {"train": ["train-000000.tar"], "test": ["test-000000.tar"]}
     (bad / "spec.json").write_text(json.dumps(index))
     import pickle
 
@@ -155,6 +155,7 @@ def test_a_pickled_entry_is_refused(tmp_path, digit_shards):
         np.save(buf, np.array([payload], dtype=object), allow_pickle=True)
         info.size = len(buf.getvalue())
         tar.addfile(info, io.BytesIO(buf.getvalue()))
+    (bad / "test-000000.tar").write_bytes((bad / "train-000000.tar").read_bytes())
     shards = load_data(resolve(overrides=["data.name=webdataset", f"data.path={bad}"]).data).train
     with pytest.raises(DataError, match="x0: entry 'image.npy' is not a readable .npy array"):
         shards.head(1)
@@ -171,3 +172,31 @@ def test_cli_shards_a_source_and_pretrains_from_it(tmp_path, capsys):
     assert main(args) == 0
     records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 6 and "monitor/knn" in records[-1]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pipe:cat train-000000.tar; touch PWNED", "../../x.tar", "/etc/passwd", "http://example.com/x.tar",
+     "train-000000.tar; touch PWNED", "sub/train-000000.tar", 7],
+)  # fmt: skip
+def test_shard_names_from_spec_json_never_reach_a_shell_or_another_folder(tmp_path, digit_shards, monkeypatch, name):
+    """spec.json lists the shards; only names the writer makes are read, as plain files in
+    the folder (webdataset's opener runs "pipe:" names through a shell)."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for shard in digit_shards.glob("*.tar"):
+        (folder / shard.name).write_bytes(shard.read_bytes())
+    index = json.loads((digit_shards / "spec.json").read_text())
+    index["shards"]["train"] = [name, *index["shards"]["train"]]
+    (folder / "spec.json").write_text(json.dumps(index))
+    monkeypatch.chdir(folder)  # `--data .`: a relative folder, where "pipe:..." would stay a bare name
+    with pytest.raises(DataError, match="is not a name maskfuse writes"):
+        load_data(resolve(overrides=["data.name=webdataset", "data.path=."]).data)
+    assert not (folder / "PWNED").exists()
+
+
+def test_shard_files_are_opened_as_files_only(tmp_path):
+    stream = ShardStream([f"pipe:touch {tmp_path / 'PWNED'}"], 1, {"kind": "array", "modality": "image"})
+    with pytest.raises(DataError, match="cannot open shard"):
+        stream.head(1)
+    assert not (tmp_path / "PWNED").exists()

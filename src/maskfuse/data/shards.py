@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,7 +160,11 @@ class ShardStream:
         return self.rows
 
     def samples(self, urls: list[str]) -> Iterator[dict[str, np.ndarray]]:
-        for sample in wds.tarfile_samples(iter([{"url": u} for u in urls]), handler=_raise_with_url):
+        """The samples of the shard files `urls`, in order. The files are opened here, as
+        plain files: webdataset's own opener would run a name starting with "pipe:"
+        through a shell and fetch one starting with "http:"."""
+        files = wds.tariterators.tar_file_expander(_opened(urls), handler=_raise_with_url)
+        for sample in wds.tariterators.group_by_keys(files, handler=_raise_with_url):
             yield decode(sample, f"{sample.get('__url__')}: sample {sample.get('__key__')}")
 
     def head(self, rows: int) -> ArrayDataset | PairedDataset:
@@ -195,6 +200,17 @@ class ShardStream:
                 f"write at least {readers} shards (a smaller --shard-size) or lower data.workers"
             )
         return _RankStream(self, seed, rank, world, batch, buffer)
+
+
+def _opened(paths: list[str]) -> Iterator[dict]:
+    """Each shard file opened for reading, as webdataset's tar expander takes it."""
+    for path in paths:
+        try:
+            stream = open(path, "rb")  # noqa: SIM115  (closed below, once the expander has read it)
+        except OSError as err:
+            raise DataError(f"{path}: cannot open shard ({err.strerror})") from err
+        with stream:
+            yield {"url": path, "stream": stream}
 
 
 def _raise_with_url(err: Exception) -> bool:
@@ -234,6 +250,11 @@ def read_index(folder: Path) -> dict:
             raise DataError(f"{path}: shard format {index.get('format')}, this maskfuse reads format {FORMAT}")
         for name in ("train", "test"):
             for shard in index["shards"][name]:
+                if not isinstance(shard, str) or not re.fullmatch(rf"{name}-\d{{6}}\.tar", shard):
+                    raise DataError(
+                        f"{path}: {name} shard {shard!r} is not a name maskfuse writes ({name}-000000.tar, ...); "
+                        "refused, since only the shard files beside spec.json are read"
+                    )
                 if not (folder / shard).is_file():
                     raise DataError(f"{folder / shard}: shard listed in {SPEC_FILE} is missing")
         return index
@@ -247,8 +268,9 @@ def load(cfg: DataConfig) -> Splits:
     folder = source_path(cfg.path, "shard folder", "webdataset", folder=True)
     index = read_index(folder)
 
-    def split(name: str) -> ShardStream:
-        return ShardStream([str(folder / s) for s in index["shards"][name]], index["rows"][name], index["layout"])
+    def split(name: str) -> ShardStream:  # checked names, resolved inside the folder
+        paths = [str(folder.resolve() / s) for s in index["shards"][name]]
+        return ShardStream(paths, index["rows"][name], index["layout"])
 
     spec = DataSpec.from_dict(index["spec"])
     return Splits(split("train"), split("test"), spec, f"webdataset ({folder}; from {index['source']})")
