@@ -195,3 +195,28 @@ def test_a_flat_test_folder_beside_class_folders_is_an_error(tmp_path):
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "test" / "0.png")
     with pytest.raises(DataError, match="test: holds no class sub-folders, but the other split does"):
         load_data(DataConfig(name="image-folder", path=str(tmp_path)))
+
+
+def _png_header(path, width, height):
+    """A PNG whose header announces width x height greyscale pixels, with one tiny IDAT:
+    what a decompression bomb looks like to a reader, in a few hundred bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))  # fmt: skip
+
+
+@pytest.mark.parametrize("side", [20000, 11000])  # Pillow's error (> 2x its limit), and its mere warning
+def test_decompression_bombs_are_refused_before_decoding(tmp_path, side):
+    (tmp_path / "images").mkdir()
+    folder = _folder(tmp_path / "images")
+    _png_header(folder / "cat" / "bomb.png", side, side)
+    with pytest.raises(DataError, match=r"bomb.png: .*refused before decoding"):
+        load_data(DataConfig(name="image-folder", path=str(folder), memory_mb=0))
+    s = load_data(DataConfig(name="image-folder", path=str(folder), on_error="skip"))
+    assert len(s.train) + len(s.test) == 12 and s.notes == ["skipped 1 unreadable image files (data.on_error=skip)"]

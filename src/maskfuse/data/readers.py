@@ -8,6 +8,7 @@ Every failure is a DataError that names the file (or the table cell) it came fro
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import BinaryIO
@@ -78,10 +79,25 @@ def _mode_of(im: Image.Image) -> str:
 
 
 def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
+    """The image's header, opened: nothing decoded yet. An image of more pixels than
+    Pillow's decompression-bomb limit (about 89 megapixels) is refused here, before its
+    pixels are decoded, naming the file."""
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():  # refused below with a clear error, rather than warned about
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.DecompressionBombError as err:
+        raise DataError(f"{where or path}: {err}; refused before decoding") from err
     except (UnidentifiedImageError, OSError) as err:
         raise DataError(f"{where or path}: cannot read image ({err})") from err
+    w, h = im.size
+    if w * h > Image.MAX_IMAGE_PIXELS:
+        im.close()
+        raise DataError(
+            f"{where or path}: {w}x{h} pixels, more than {Image.MAX_IMAGE_PIXELS:,} (Pillow's decompression-bomb "
+            "limit); refused before decoding. Resize it first"
+        )
+    return im
 
 
 def read_image(
@@ -135,9 +151,8 @@ def readable(path: Path, kind: str) -> bool:
     try:
         if kind == "audio":
             return sf.info(str(path)).frames > 0
-        else:
-            with Image.open(path):
-                pass
-    except (sf.LibsndfileError, RuntimeError, OSError, UnidentifiedImageError):
+        with _open(path):
+            pass
+    except (sf.LibsndfileError, RuntimeError, OSError, DataError):
         return False
     return True
