@@ -29,5 +29,5 @@ def test_evaluate_runs_and_random_init_is_the_starting_point(tmp_path):
         assert 0.0 <= row["knn"]["top1"] <= 1.0 and 0.0 <= row["linear"]["top1"] <= 1.0
         assert 0.0 <= row["kmeans"]["accuracy"] <= 1.0 and 0.0 <= row["fewshot"]["5-shot"] <= 1.0
         assert row["diagnostics"]["rankme"] >= 1.0
-    assert rows["pretrained"]["linear"]["pooling"] in ("mean", "mean-last2")
+    assert rows["pretrained"]["linear"]["pooling"] in ("mean", "mean-last2", "grid", "grid-last2")
     assert (run / "eval.json").is_file()
