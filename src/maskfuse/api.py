@@ -33,8 +33,9 @@ RESUMABLE_KEYS = (
 )
 
 
-def pretrain(config: Config | None = None, run_dir: str | Path | None = None) -> Path:
-    """Pretrain a fresh run; returns its directory.
+def pretrain(config: Config | None = None, run_dir: str | Path | None = None, force: bool = False) -> Path:
+    """Pretrain a fresh run; returns its directory. A folder holding files that are not a
+    maskfuse run is refused unless `force`.
 
     Example:
         cfg = maskfuse.resolve("mae", ["train.steps=200"])
@@ -45,7 +46,7 @@ def pretrain(config: Config | None = None, run_dir: str | Path | None = None) ->
         raise ConfigError("under torchrun every rank must name the same run directory: pass --out DIR")
     path = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
     cfg.run_dir = str(path)
-    return fit(cfg, path)
+    return fit(cfg, path, force=force)
 
 
 def resume(run_dir: str | Path, overrides: list[str] | None = None) -> Path:

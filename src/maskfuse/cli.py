@@ -41,7 +41,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         data = data_overrides(args.data) if args.data else None
         logging = ["train.tensorboard=true"] if args.log == "tensorboard" else []
         cfg = resolve(args.recipe or "mae", logging + args.overrides, data_settings=data)
-        path = api.pretrain(cfg, args.out)
+        path = api.pretrain(cfg, args.out, force=args.force)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return 0
     out.print(f"run directory: [bold]{path}[/bold]")
@@ -206,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
         help="dataset name, a folder (images or audio) or a file (.npz, .ts, .tsv, .jsonl; others need data.name)",
     )
     pre.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
+    pre.add_argument("--force", action="store_true", help="write the run into a folder that holds other files")
     pre.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
     pre.add_argument(
         "--log",

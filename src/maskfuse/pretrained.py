@@ -62,14 +62,21 @@ def load(run_dir: str | Path) -> Pretrained:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: run directory does not exist")
-    ckpt = checkpoint.latest(run_dir)
-    if ckpt is None:
-        raise DataError(f"{run_dir}: holds no checkpoint (was the run started with maskfuse pretrain?)")
-    cfg_dict, spec_dict = checkpoint.read_config(ckpt)
-    cfg = resolve(base=cfg_dict)
-    spec = DataSpec.from_dict(spec_dict)
-    backbone = build_backbone(cfg, spec)
-    checkpoint.load_weights(backbone, ckpt, prefix="backbone.")
-    backbone.eval()
-    step = int(ckpt.name.split("-")[-1])
-    return Pretrained(backbone, cfg, spec, step, run_dir)
+    for _ in range(10):  # a run training meanwhile may replace the newest checkpoint while it is read
+        ckpt = checkpoint.latest(run_dir)
+        if ckpt is None:
+            raise DataError(f"{run_dir}: holds no checkpoint (was the run started with maskfuse pretrain?)")
+        try:
+            cfg_dict, spec_dict = checkpoint.read_config(ckpt)
+            cfg = resolve(base=cfg_dict)
+            spec = DataSpec.from_dict(spec_dict)
+            backbone = build_backbone(cfg, spec)
+            checkpoint.load_weights(backbone, ckpt, prefix="backbone.")
+        except DataError:
+            if checkpoint.latest(run_dir) == ckpt:
+                raise  # a real fault of the newest checkpoint
+            continue  # replaced (and being removed) by the training run: read its successor
+        backbone.eval()
+        step = int(ckpt.name.split("-")[-1])
+        return Pretrained(backbone, cfg, spec, step, run_dir)
+    raise DataError(f"{run_dir}: its checkpoints changed ten times while being read; try again")

@@ -33,7 +33,15 @@ from maskfuse.train.distributed import (
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
-from maskfuse.train.setup import announce, check_modality, fit_batch, prepare_run_dir, training_splits, write_config
+from maskfuse.train.setup import (
+    announce,
+    check_modality,
+    fit_batch,
+    held,
+    prepare_run_dir,
+    training_splits,
+    write_config,
+)
 from maskfuse.train.sharded import FullModel, FullOptimizer, gathered, shard_model
 from maskfuse.types import LossOutput
 
@@ -106,8 +114,9 @@ def fix_steps(cfg: Config, steps: int, run_dir: Path, world: World, bar: TrainPr
     return min(steps, cfg.train.stop_after or steps)
 
 
-def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None) -> Path:
-    """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`)."""
+def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None = None, force: bool = False) -> Path:
+    """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`);
+    `force` writes a fresh run into a folder holding other files."""
     began = budget.clock()
     device = pick_device(cfg.train.device)
     world = init_world(device)
@@ -122,8 +131,19 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
     notes = splits.notes + fit_batch(cfg, len(splits.train), world)
-    prepare_run_dir(cfg, run_dir, resume, world)
-    announce(notes, run_dir, world)
+    prepare_run_dir(cfg, run_dir, resume, world, force)
+    with held(run_dir, world):  # one writer per run folder
+        if not resume and world.main:
+            write_config(cfg, run_dir)
+        announce(notes, run_dir, world)
+        return run_steps(cfg, run_dir, resume, splits, world, device, began)
+
+
+def run_steps(
+    cfg: Config, run_dir: Path, resume: bool, splits: Splits, world: World, device: torch.device, began: float
+) -> Path:
+    """The model, its optimizer and the loop over steps, in a prepared run folder."""
+    fsdp = cfg.train.fsdp
     model = build_method(cfg, splits.spec).to(device)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
     net = shard_model(model) if fsdp else wrap(model, world)

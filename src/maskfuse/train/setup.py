@@ -3,8 +3,12 @@ come before the first step (the loop itself is `train.loop`)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -19,19 +23,63 @@ from maskfuse.train import checkpoint
 from maskfuse.train.distributed import World, text_from_main
 
 NOTES = Console(stderr=True)  # where the data notes of a run are printed
+LOCK_FILE = ".lock"  # held by the process writing a run
 
 
 def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.method}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World) -> None:
+WRITTEN = ("config.yaml", "metrics.jsonl", "data_notes.json", "checkpoints", "eval.json", "report", "tensorboard")
+RUN_FILES = frozenset({*WRITTEN, LOCK_FILE, *(f".{name}.tmp" for name in WRITTEN)})  # what a run folder may hold
+
+
+def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World, force: bool = False) -> None:
+    """Make the run folder of a fresh run and write its config. A folder that holds a run
+    is refused (resume it instead), and so is a non-empty folder holding files a run does
+    not write, unless `force`: its config.yaml and metrics.jsonl would be overwritten."""
     if resume or not world.main:
         return
     if checkpoint.latest(run_dir) is not None:
         raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another run_dir")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {run_dir}: is a file, not a folder")
+    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES) if run_dir.is_dir() else []
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"--out {run_dir}: the folder holds files that are not a maskfuse run ({shown}); choose a new or "
+            "empty folder, or pass --force to write the run there anyway"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_config(cfg, run_dir)
+
+
+@contextlib.contextmanager
+def held(run_dir: Path, world: World) -> Iterator[None]:
+    """The main rank holds an exclusive lock on run_dir/.lock while it writes the run, so a
+    second `pretrain` into the same folder (a typo, two terminals) is refused instead of
+    mixing both runs' config, checkpoints and metrics. The lock goes with the process."""
+    if not world.main:
+        yield
+        return
+    path = run_dir / LOCK_FILE
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise ConfigError(
+                f"{run_dir}: {holder} is writing this run; wait for it to end, or write to another folder"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"maskfuse process {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def write_config(cfg: Config, run_dir: Path) -> None:
