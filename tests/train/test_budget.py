@@ -49,25 +49,39 @@ def test_sizing_spreads_the_budget_over_the_measured_step_time(monkeypatch):
     assert sized[29] == 30 + 121
 
 
+def simulate(monkeypatch, budget_s: float, tick_of) -> tuple[dict[int, int], int, float]:
+    """Run BudgetSizing as the loop does, one fake clock reading per step of `tick_of(step)`
+    seconds: (the counts set, by step; the step the run ends at; the seconds it took)."""
+    clock = FakeClock(tick=0.0)  # moved by hand: each step takes its tick
+    monkeypatch.setattr(budget, "clock", clock)
+    sizing = BudgetSizing(seconds=budget_s, began=0.0, first=0, monitor_every=0)
+    counts, total, done = {}, 10**9, 0
+    while done < total:
+        done += 1
+        clock.now += tick_of(done)
+        if not sizing.finished and (new := sizing.steps(done)) is not None:
+            counts[done], total = new, new
+    return counts, total, clock.now
+
+
 def test_later_sizings_follow_the_steady_speed(monkeypatch):
     """The first steps are slow (1 s), the rest fast (0.5 s): the count set at step 30 is
-    raised at a tenth of the way, then barely moves at half of it."""
-    clock = FakeClock(tick=1.0)
-    monkeypatch.setattr(budget, "clock", clock)
-    sizing = BudgetSizing(seconds=300.0, began=clock(), first=0, monitor_every=0)
-    counts = {}
-    for done in range(1, 1000):
-        clock.tick = 1.0 if done <= 30 else 0.5
-        total = sizing.steps(done)
-        if total is not None:
-            counts[done] = total
-        if sizing.finished:
-            break
-    first, second, third = counts.values()
-    assert list(counts)[0] == 30 and first == 30 + 270
-    assert second == max(counts.values()) > first  # 0.5 s a step once warm: about 570 steps in all
-    assert abs(second - third) <= 1 and abs(third - (30 + 2 * 270)) <= 2
-    assert sizing.finished
+    raised at the next sizing, and the run ends at the budget."""
+    counts, end, spent = simulate(monkeypatch, 300.0, lambda step: 1.0 if step <= 30 else 0.5)
+    assert list(counts.items())[0] == (30, 30 + 270)
+    assert max(counts.values()) > counts[30] and abs(end - (30 + 2 * 270)) <= 3
+    assert abs(spent - 300.0) <= 3.0
+    steps = list(counts)
+    assert all(b - a >= 30 for a, b in zip(steps, steps[1:])) and steps[-1] <= 0.9 * end
+
+
+def test_a_machine_that_slows_down_still_ends_near_the_budget(monkeypatch):
+    """0.5 s a step, then 2 s from step 300 on (other work took the cores): the sizings
+    every tenth of the run shrink the count, and the run ends within a few steps' time of
+    the budget, where one count at step 30 would have overrun it threefold."""
+    counts, end, spent = simulate(monkeypatch, 600.0, lambda step: 0.5 if step < 300 else 2.0)
+    assert counts[30] > 1000 and end < 0.5 * counts[30]
+    assert 600.0 - 10 <= spent <= 600.0 * 1.1
 
 
 def test_a_spent_budget_stops_before_sizing(monkeypatch):

@@ -48,10 +48,11 @@ class BudgetSizing:
     The count is first set at this session's step 30, from the mean time of its steps
     10-30 plus each monitor's time spread over its period. The first steps run slower
     than the rest (allocator and thread warm-up: 2,236 against 3,364 samples/s on
-    digits here), so the count is set again twice, at a tenth and at half of the steps
-    left, from the mean time of the steps since the first sizing (monitors and
-    checkpoints included). Each new count moves the cosine schedule's end early, where
-    the learning rate barely changes.
+    digits here), and a machine shared with other work changes speed as it goes (a run
+    sized at 2,000 samples/s fell to 500 while tests ran beside it), so the count is set
+    again every tenth of the run, until 90 % of it, from the mean time of the last tenth
+    (monitors and checkpoints included). Each new count moves the schedule's end by a
+    little, where the learning rate changes slowly.
 
     Attributes:
         seconds: The budget.
@@ -66,8 +67,7 @@ class BudgetSizing:
     monitor_every: int
     finished: bool = field(default=False, init=False)
     _mark: float | None = field(default=None, init=False)
-    _since: tuple[int, float] | None = field(default=None, init=False)  # (step, time) of the first sizing
-    _next: list[float] = field(default_factory=lambda: [0.1, 0.5], init=False)  # shares of the steps left
+    _since: tuple[int, float] | None = field(default=None, init=False)  # (step, time) of the last sizing
     _at: int = field(default=0, init=False)  # the step of the next sizing
 
     def wants_monitor(self, done: int) -> bool:
@@ -95,14 +95,14 @@ class BudgetSizing:
         if done < self._at:
             return None
         per_step = (now - self._since[1]) / (done - self._since[0])
+        self._since = (done, now)
         return self._plan(done, done + max(int((self.seconds - spent) / per_step), 0))
 
     def _plan(self, done: int, total: int) -> int:
-        """`total`, noting where the next count is due (or that this was the last)."""
-        if self._next and total > done:
-            self._at = done + max(SIZE_AT, int((total - done) * self._next.pop(0)))
-        else:
-            self.finished = True
+        """`total`, noting where the next count is due: a tenth of the run later, unless
+        that passes 90 % of it (then this count was the last)."""
+        self._at = done + max(SIZE_AT, total // 10)
+        self.finished = self._at > 0.9 * total
         return total
 
 
