@@ -54,3 +54,21 @@ def test_words_are_not_drowned_by_positions():
     t = tok(torch.randint(5, 4000, (8, 64)))
     words, positions = t.x.norm(dim=-1).mean(), t.pos.norm(dim=-1).mean()
     assert 0.8 < float(words / positions) < 2.0
+
+
+def test_the_vocabulary_head_predicts_only_what_the_loss_counts():
+    """loss_of_hidden projects only the masked, real tokens to the vocabulary: the same loss
+    and gradients as projecting every token (a naive reference)."""
+    tok = TextTokenizer(META, length=6, dim=8)
+    ids = torch.tensor([[5, 6, 7, 0, 0, 0], [8, 9, 10, 11, 5, 6]])
+    t = tok(ids)
+    head = tok.target_head(8, ReconstructionConfig())
+    mask = torch.tensor([[True, False, True, True, False, False], [False, True, False, False, True, True]])
+    h = torch.randn(2, 6, 8, requires_grad=True)
+    fast = head.loss_of_hidden(h, t, mask)
+    (g_fast,) = torch.autograd.grad(fast.loss, h)
+    naive = head.loss(head(h), t, mask)  # position 3 of row 0 is padding: counted by neither
+    (g_naive,) = torch.autograd.grad(naive.loss, h)
+    torch.testing.assert_close(fast.loss, naive.loss)
+    torch.testing.assert_close(g_fast, g_naive)
+    assert fast.logs == naive.logs

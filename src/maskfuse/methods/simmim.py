@@ -32,8 +32,8 @@ class SimMIM(nn.Module):
         self.head = self.backbone.tokenizer.target_head(dim, cfg.reconstruction)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        tokens, mask, pred = self._run(batch[self.modality], batch.get("mask_scores"))
-        return self.head.loss(pred, tokens, mask)
+        tokens, mask, hidden = self._encode(batch[self.modality], batch.get("mask_scores"))
+        return self.head.loss_of_hidden(hidden, tokens, mask)
 
     @torch.no_grad()
     def pictures(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -43,7 +43,12 @@ class SimMIM(nn.Module):
         return self.backbone.tokenizer.pictures(x, mask, pred, tokens)
 
     def _run(self, x: torch.Tensor, scores: torch.Tensor | None = None) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
+        tokens, mask, hidden = self._encode(x, scores)
+        return tokens, mask, self.head(hidden)
+
+    def _encode(self, x: torch.Tensor, scores: torch.Tensor | None) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
+        """Tokens, the mask planned for them, and the encoder's output tokens [B, N, D]."""
         tokens = self.backbone.tokenizer(x)
         mask = plan_tokens(self.sampler, tokens, scores).mask  # [B, N]
         out = self.backbone.encoder(fill_masked(tokens, mask, self.mask_token, *self.corruption), tokens.valid)
-        return tokens, mask, self.head(out.tokens)
+        return tokens, mask, out.tokens

@@ -119,6 +119,9 @@ class FeatureTarget(nn.Module):
     def loss(self, pred: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
         return self.objective(pred, tokens.target[..., 0], mask & tokens.valid)
 
+    def loss_of_hidden(self, h: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
+        return self.loss(self(h), tokens, mask)  # one small head per column: cheap everywhere
+
     def per_token(self, pred: torch.Tensor, tokens: Tokens) -> torch.Tensor:
         return self.objective.per_cell(pred, tokens.target[..., 0])
 

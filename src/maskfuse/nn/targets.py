@@ -2,7 +2,8 @@
 
 A tokenizer picks its head with `target_head(in_dim, cfg)`, so a masked method never
 knows whether it predicts pixels, values, categories or vocabulary ids. Every head
-has `forward(h) -> pred`, `loss(pred, tokens, mask) -> LossOutput` and
+has `forward(h) -> pred`, `loss(pred, tokens, mask) -> LossOutput`,
+`loss_of_hidden(h, tokens, mask)` (the same loss, predicting only what it counts) and
 `per_token(pred, tokens) -> [B, N]` (the difficulty hard-patch mining ranks).
 """
 
@@ -30,6 +31,9 @@ class PatchTarget(nn.Module):
     def loss(self, pred: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
         return self.objective(pred, tokens.target, mask, tokens.valid)
 
+    def loss_of_hidden(self, h: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
+        return self.loss(self(h), tokens, mask)  # a linear map to a few values: cheap everywhere
+
     def per_token(self, pred: torch.Tensor, tokens: Tokens) -> torch.Tensor:
         return (pred - tokens.target).pow(2).mean(-1)
 
@@ -47,6 +51,14 @@ class VocabTarget(nn.Module):
 
     def loss(self, pred: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
         return self.objective(pred, tokens.target[..., 0].long(), mask & tokens.valid)
+
+    def loss_of_hidden(self, h: torch.Tensor, tokens: Tokens, mask: torch.Tensor) -> LossOutput:
+        """The loss with logits only at the counted positions: BERT's 15 % of the tokens, not
+        all of them, go through the projection to the vocabulary and its softmax."""
+        counted = mask & tokens.valid
+        if not bool(counted.any()):
+            return self.loss(self(h), tokens, mask)
+        return self.objective.of_chosen(self.proj(h[counted]), tokens.target[..., 0].long()[counted])
 
     def per_token(self, pred: torch.Tensor, tokens: Tokens) -> torch.Tensor:
         logp = pred.log_softmax(-1)

@@ -18,11 +18,12 @@ class MaskedTokenPrediction(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> LossOutput:
         """Args: logits [B, N, K], target class ids [B, N], mask [B, N] (True = counts)."""
-        chosen = logits[mask]  # [M, K]
-        if chosen.shape[0] == 0:
-            loss = logits.sum() * 0.0
-            return LossOutput(loss, {"mlm_ce": 0.0, "mlm_acc": 0.0})
-        truth = target[mask]
+        if not bool(mask.any()):
+            return LossOutput(logits.sum() * 0.0, {"mlm_ce": 0.0, "mlm_acc": 0.0})
+        return self.of_chosen(logits[mask], target[mask])
+
+    def of_chosen(self, chosen: torch.Tensor, truth: torch.Tensor) -> LossOutput:
+        """The loss of the counted positions alone: logits [M, K], class ids [M]."""
         loss = nn.functional.cross_entropy(chosen.float(), truth)
         acc = (chosen.argmax(-1) == truth).float().mean()
         return LossOutput(loss, {"mlm_ce": float(loss.detach()), "mlm_acc": float(acc)})
