@@ -133,3 +133,11 @@ def test_a_bad_budget_fails_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="train.budget='soon'"):
         fit(quick("soon"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_passing_slowdown_dips_the_count_and_the_run_still_fills_its_budget(monkeypatch):
+    """0.13 s a step, 0.6 s for steps 700-1000 (a test suite beside the run), 0.13 s again:
+    the count dips and recovers, and the run ends within 5 % of its budget."""
+    counts, end, spent = simulate(monkeypatch, 900.0, lambda step: 0.6 if 700 <= step < 1000 else 0.13)
+    assert min(counts.values()) > 0.5 * counts[30]  # the mean since step 30 damps the dip
+    assert 0.95 * 900 <= spent <= 900 * 1.02 and end > 0.75 * counts[30]
