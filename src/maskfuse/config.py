@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from maskfuse.config_ranges import check_ranges
 from maskfuse.overrides import from_dict, merge, parse_override, plain
 from maskfuse.recipes import read_recipe
 
@@ -287,4 +288,6 @@ def resolve(
         data = merge(data, {"data": data_settings})
     for text in overrides or []:
         data = merge(data, parse_override(text))
-    return from_dict(Config, data)
+    cfg = from_dict(Config, data)
+    check_ranges(cfg)
+    return cfg

@@ -53,6 +53,9 @@ def test_each_rank_reads_its_slice_of_the_global_batch():
 
 
 def test_negative_workers_are_refused():
-    cfg = resolve(overrides=["data.workers=-1"])
+    with pytest.raises(ConfigError, match=r"data.workers=-1: expected a value >= 0"):
+        resolve(overrides=["data.workers=-1"])  # the config's range check
+    cfg = resolve()
+    cfg.data.workers = -1  # built in Python, past the check: the batch reader refuses it too
     with pytest.raises(ConfigError, match="data.workers must be 0 or more"):
         batches(load_data(cfg.data).train, cfg)

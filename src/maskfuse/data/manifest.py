@@ -50,9 +50,7 @@ def declared(cfg: DataConfig, path: Path) -> dict[str, str]:
     return out
 
 
-def file_column(
-    kind: str, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str]
-) -> LazyRows:
+def file_column(kind: str, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str]) -> LazyRows:
     """An image / audio column as files decoded on demand (absent rows decode to zeros).
     Images take data.image_size, else the commonest size of a sample of the column's
     training rows when sizes differ (a note in `notes` says so), else the size of the

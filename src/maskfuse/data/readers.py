@@ -68,10 +68,11 @@ def image_format(
         return mode, None, []
     (w, h), _ = sizes.most_common(1)[0]
     seen = ", ".join(f"{a}x{b}" for (a, b), _ in sizes.most_common(4))
-    return mode, (w, h), [
+    note = (
         f"images differ in size ({seen} among {len(pick)} sampled files); all are resized to {w}x{h}, "
         "the commonest (data.image_size=N resizes to N x N instead)"
-    ]
+    )
+    return mode, (w, h), [note]
 
 
 def _mode_of(im: Image.Image) -> str:

@@ -13,6 +13,7 @@ from torch.distributed.tensor import DTensor
 
 from maskfuse.build import build_method
 from maskfuse.config import Config
+from maskfuse.config_ranges import check_ranges
 from maskfuse.data import Splits, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
@@ -118,6 +119,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     """Pretrain cfg.method into run_dir (continuing its latest checkpoint if `resume`);
     `force` writes a fresh run into a folder holding other files."""
     began = budget.clock()
+    check_ranges(cfg)  # a config built in Python has not been through resolve's check
     device = pick_device(cfg.train.device)
     world = init_world(device)
     device = local_device(device, world)
