@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from rich.console import Console
 
 from maskfuse.build import build_method
 from maskfuse.data import load_data, resident
@@ -25,6 +26,7 @@ from maskfuse.registry import SAMPLERS
 from maskfuse.report import figures
 from maskfuse.report.html import render
 from maskfuse.train import checkpoint
+from maskfuse.train.progress import read_records
 
 PROJECTIONS = ("pca", "tsne", "umap")
 
@@ -49,8 +51,14 @@ def project(z: np.ndarray, how: str, seed: int = 0) -> np.ndarray:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's metrics records; a last line cut off by a killed run is left out, said once."""
     path = run_dir / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    if not path.exists():
+        return []
+    records, torn = read_records(path)
+    if torn:
+        Console(stderr=True).print(f"note: {path}: {torn}; the curves leave it out", highlight=False)
+    return records
 
 
 def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8, map_rows: int = 2000) -> Path:

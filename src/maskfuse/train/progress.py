@@ -26,7 +26,10 @@ class MetricsLog:
         if off:
             return
         if path.exists():
-            kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
+            records, torn = read_records(path)
+            kept = [json.dumps(r) for r in records if r["step"] <= resume_step]
+            if torn:
+                Console(stderr=True).print(f"note: {path}: {torn}; dropped", highlight=False)
             path.write_text("".join(ln + "\n" for ln in kept))
         self._file = open(path, "a")  # noqa: SIM115  (held open for the run; closed by close())
         self._tb = _tensorboard_writer(path.parent / "tensorboard", resume_step) if tensorboard else None
@@ -47,6 +50,25 @@ class MetricsLog:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def read_records(path: Path) -> tuple[list[dict[str, Any]], str]:
+    """The records of a metrics.jsonl and, when its last line was cut off (a killed run
+    writing it), a note that says so; a bad line elsewhere is an error naming it."""
+    lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    records, torn = [], ""
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or "step" not in record:
+                raise ValueError("no step")
+        except ValueError as err:
+            if number < len(lines):
+                raise ConfigError(f"{path}, line {number}: not a metrics record ({err})") from None
+            torn = f"line {number} was cut off (the run was killed while writing it)"
+            break
+        records.append(record)
+    return records, torn
 
 
 def _tensorboard_writer(folder: Path, resume_step: int):
