@@ -29,6 +29,7 @@ RESUMABLE_KEYS = (
     "train.fsdp",
     "data.workers",
     "train.stop_after",
+    "train.lr",  # after a diverged loss: continue from the last good checkpoint with a lower rate
     "eval.",
 )
 

@@ -92,7 +92,7 @@ def test_refuses_to_overwrite_a_run(tmp_path):
 def test_resume_rejects_trajectory_changes(tmp_path):
     run = maskfuse.pretrain(small_config("mae", s="train.steps=2"), tmp_path / "run")
     with pytest.raises(ConfigError, match="cannot change on resume"):
-        maskfuse.resume(run, ["train.lr=0.1"])
+        maskfuse.resume(run, ["mask.ratio=0.5"])
 
 
 def test_monitors_are_logged_and_never_change_training(tmp_path):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from maskfuse.cli import main
+from maskfuse.errors import ConfigError
 
 QUICK = ["train.steps=3", "train.batch_size=32", "train.progress=false", "train.monitor_every=0", "model.depth=1",
          "data.max_train=200", "data.max_test=50"]  # fmt: skip
@@ -66,3 +67,29 @@ def test_readers_load_a_whole_checkpoint_while_a_run_rotates_them(tmp_path):
         writer.kill()
         writer.wait()
     assert loads > 10
+
+
+def test_a_torn_metrics_line_is_dropped_with_a_note(tmp_path, capsys):
+    """A killed run can leave its last metrics line half written: resume and report skip it."""
+    run = tmp_path / "run"
+    assert main(["pretrain", "--out", str(run), *QUICK, "train.log_every=1", "train.checkpoint_every=2"]) == 0
+    metrics = run / "metrics.jsonl"
+    metrics.write_text(metrics.read_text() + '{"step": 4, "loss": 0.1')  # cut off mid-line
+    from maskfuse.report.build import read_metrics
+
+    assert [r["step"] for r in read_metrics(run)] == [1, 2, 3]
+    assert "line 4 was cut off" in capsys.readouterr().err
+    metrics.write_text('{"step": 1}\nnot json\n{"step": 3}\n')
+    with pytest.raises(ConfigError, match=r"metrics.jsonl, line 2: not a metrics record"):
+        read_metrics(run)
+
+
+def test_resume_goes_on_past_a_reached_stop_after_and_accepts_a_lower_lr(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["pretrain", "--out", str(run), *QUICK, "train.steps=4", "train.stop_after=2", "train.checkpoint_every=1"]
+    assert main(args) == 0
+    assert main(["pretrain", "--resume", str(run), "train.lr=0.0005"]) == 0
+    said = " ".join(capsys.readouterr().err.split())
+    assert "train.stop_after=2 was reached when the run stopped; it goes on towards train.steps=4" in said
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["step"] == 4

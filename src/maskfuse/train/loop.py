@@ -35,6 +35,7 @@ from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
 from maskfuse.train.setup import (
+    NOTES,
     announce,
     check_modality,
     fit_batch,
@@ -158,6 +159,11 @@ def run_steps(
         if ckpt is None:
             raise ConfigError(f"{run_dir}: no checkpoint to resume from")
         start = checkpoint.load_training_state(ckpt, weights, optim)
+        if cfg.train.stop_after is not None and start >= cfg.train.stop_after:
+            if world.main:
+                NOTES.print(f"note: train.stop_after={cfg.train.stop_after} was reached when the run stopped; it goes "
+                            f"on towards train.steps={cfg.train.steps}", highlight=False)  # fmt: skip
+            cfg.train.stop_after = None
     sizing = budget_sizing(cfg, resume, start, began)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     log = MetricsLog(
@@ -232,7 +238,10 @@ def run_steps(
     except TrainingDiverged as err:
         kept = checkpoint.latest(run_dir)
         where = f"the last good checkpoint is kept at {kept}" if kept else "no checkpoint had been written yet"
-        raise TrainingDiverged(f"{err}; stopped, and {where}. Try a lower train.lr.") from None
+        raise TrainingDiverged(
+            f"{err}; stopped, and {where}. Try a lower train.lr: maskfuse pretrain --resume {run_dir} "
+            f"train.lr={cfg.train.lr / 3:.3g}"
+        ) from None
     except KeyboardInterrupt:
         if completed > start:
             save(completed)  # so a Ctrl-C loses no finished step; resume continues here
