@@ -65,7 +65,7 @@ class DataConfig:
 
 @dataclass
 class ImageConfig:
-    patch_size: int = 2
+    patch_size: int | None = None  # None: from the image size (modalities.image.auto_patch; 28x28 -> 7)
     norm_pix: bool = True  # per-patch normalised pixel targets (MAE); False = raw pixels
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from maskfuse.errors import ConfigError
-from maskfuse.modalities.image import ImageTokenizer
+from maskfuse.modalities.image import ImageTokenizer, auto_patch
 
 
 @pytest.mark.parametrize("channels,h,w,p", [(1, 8, 8, 2), (3, 12, 16, 4), (5, 6, 9, 3)])
@@ -44,3 +44,12 @@ def test_wrong_input_shape_is_named():
     tok = ImageTokenizer(3, 8, 8, 2, dim=8)
     with pytest.raises(ValueError, match=r"expects \[B, 3, 8, 8\], got \[2, 1, 8, 8\]"):
         tok(torch.rand(2, 1, 8, 8))
+
+
+SIDES = [(8, 8, 2), (28, 28, 7), (32, 32, 8), (64, 64, 16), (96, 96, 16), (224, 224, 16), (32, 48, 16), (27, 31, 1)]
+
+
+@pytest.mark.parametrize("h,w,p", SIDES)
+def test_auto_patch_leaves_a_small_grid_and_vit_patches_for_large_images(h, w, p):
+    assert auto_patch(h, w) == p
+    assert h % p == 0 and w % p == 0

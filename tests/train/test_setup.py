@@ -36,4 +36,20 @@ def test_skipped_files_are_printed_and_kept_in_the_run(tmp_path, capsys):
     assert main(args) == 0
     assert "skipped 1 unreadable image files" in capsys.readouterr().err
     kept = json.loads((run / "data_notes.json").read_text())
-    assert kept == ["skipped 1 unreadable image files (data.on_error=skip)"]
+    assert kept == [
+        "skipped 1 unreadable image files (data.on_error=skip)",
+        "image.patch_size=2: 8x8 images in a 4x4 grid of patches, chosen from the image size "
+        "(set image.patch_size to choose)",
+    ]
+
+
+def test_an_unset_patch_size_is_chosen_from_the_image_size_and_kept(tmp_path, capsys):
+    archive = tmp_path / "fm.npz"
+    rng = np.random.default_rng(0)
+    np.savez(archive, images=rng.integers(0, 255, (40, 28, 28), dtype=np.uint8), labels=np.arange(40) % 2)
+    run = tmp_path / "run"
+    args = ["pretrain", "--data", str(archive), "--out", str(run), "train.steps=2", "train.batch_size=8",
+            "train.progress=false", "train.monitor_every=0", "model.depth=1"]  # fmt: skip
+    assert main(args) == 0
+    assert "image.patch_size=7: 28x28 images in a 4x4 grid of patches" in " ".join(capsys.readouterr().err.split())
+    assert yaml.safe_load((run / "config.yaml").read_text())["image"]["patch_size"] == 7

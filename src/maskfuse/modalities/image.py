@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -124,7 +126,21 @@ class ImageTokenizer(nn.Module):
         }
 
 
+def auto_patch(height: int, width: int) -> int:
+    """The patch side when image.patch_size is not set: the smallest that divides both
+    sides and leaves at most max(16, H*W/256) tokens, i.e. a 4x4 grid for small images
+    (8x8 digits: 2, 28x28: 7, 32x32: 8) and ViT's 16-pixel patches from 64x64 up (224: 196
+    tokens). Fewer tokens make each step cheaper, which at a small budget buys more steps
+    than finer patches buy accuracy (BENCHMARKS.md, patch size). Sides sharing no such
+    divisor get their largest common divisor."""
+    common = math.gcd(height, width)
+    limit = max(16, height * width // 256)
+    fits = [p for p in range(1, common + 1) if common % p == 0 and (height // p) * (width // p) <= limit]
+    return fits[0] if fits else common
+
+
 @MODALITIES.register("image")
 def build_image_tokenizer(cfg: Config, spec: DataSpec, dim: int) -> ImageTokenizer:
     channels, height, width = spec.shape
-    return ImageTokenizer(channels, height, width, cfg.image.patch_size, dim, cfg.image.norm_pix, spec.mean, spec.std)
+    patch = cfg.image.patch_size or auto_patch(height, width)
+    return ImageTokenizer(channels, height, width, patch, dim, cfg.image.norm_pix, spec.mean, spec.std)

@@ -39,6 +39,7 @@ from maskfuse.train.setup import (
     announce,
     check_modality,
     fit_batch,
+    fit_patches,
     held,
     prepare_run_dir,
     training_splits,
@@ -133,7 +134,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         parse_budget(cfg.train.budget)  # a bad budget fails before the data is read
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
-    notes = splits.notes + fit_batch(cfg, len(splits.train), world)
+    notes = splits.notes + fit_batch(cfg, len(splits.train), world) + fit_patches(cfg, splits.spec)
     prepare_run_dir(cfg, run_dir, resume, world, force)
     with held(run_dir, world):  # one writer per run folder
         if not resume and world.main:

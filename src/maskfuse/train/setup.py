@@ -19,6 +19,7 @@ from rich.markup import escape
 from maskfuse.config import Config
 from maskfuse.data import DataSpec, Splits, load_data
 from maskfuse.errors import ConfigError
+from maskfuse.modalities.image import auto_patch
 from maskfuse.train import checkpoint
 from maskfuse.train.distributed import World, text_from_main
 
@@ -110,6 +111,22 @@ def fit_batch(cfg: Config, rows: int, world: World) -> list[str]:
     return [
         f"train.batch_size={size} is more than the {rows} training rows: each step uses "
         f"{cfg.train.batch_size} rows (train.batch_size={cfg.train.batch_size}), {cfg.train.steps} steps as set"
+    ]
+
+
+def fit_patches(cfg: Config, spec: DataSpec) -> list[str]:
+    """An unset image.patch_size is chosen from the image size (auto_patch), written into
+    the run's config and said; images of several sizes each get their own."""
+    if cfg.image.patch_size is not None:
+        return []
+    images = [s for s in (spec, *spec.parts.values()) if s.modality == "image" and not s.parts]
+    chosen = {tuple(s.shape[1:]): auto_patch(*s.shape[1:]) for s in images}
+    if len(set(chosen.values())) == 1:
+        cfg.image.patch_size = next(iter(chosen.values()))
+    return [
+        f"image.patch_size={p}: {h}x{w} images in a {h // p}x{w // p} grid of patches, chosen from the image size "
+        f"(set image.patch_size to choose)"
+        for (h, w), p in chosen.items()
     ]
 
 
