@@ -19,6 +19,15 @@ def test_fourier_frame_is_orthonormal_and_invertible():
     assert torch.allclose(back, x)
 
 
+def test_a_bin_with_no_energy_has_phase_zero_not_rounding_noise():
+    x = centred(torch.randn(64, 1, 40) * 3 + 5)  # the mean bin is ~1e-7: its raw angle is noise
+    raw = torch.fft.rfft(x, dim=-1, norm="ortho")[..., 0].angle().abs()
+    assert (raw > 1).any()  # without the rule some of these would read as +-1 after / pi
+    f = fourier_frame(x)
+    assert torch.all(f[:, 1, 0] == 0)
+    assert torch.all(f[:, 1, 1:-1].abs() > 0)  # the others keep theirs (Nyquist is real: 0 or 1)
+
+
 def naive_morlet(x: torch.Tensor, scale: float, w0: float = 6.0) -> torch.Tensor:
     """|sum_u x(u) conj(psi((u - t) / s))| / sqrt(s), term by term."""
     t = len(x)

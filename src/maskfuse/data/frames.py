@@ -30,9 +30,13 @@ def fourier_frame(x: torch.Tensor) -> torch.Tensor:
 
     Channels 0..C-1 hold the magnitudes of `rfft(norm="ortho")`, channels C..2C-1 the
     phases divided by pi (so in [-1, 1]). Magnitude and phase together keep the series.
+    A bin with (next to) no energy, such as the mean bin of a centred series, gets phase
+    0: its angle would be rounding noise that flips between -1 and 1.
     """
     spectrum = torch.fft.rfft(x, dim=-1, norm="ortho")
-    return torch.cat([spectrum.abs(), spectrum.angle() / math.pi], dim=1)
+    magnitude = spectrum.abs()
+    empty = magnitude <= 1e-5 * magnitude.amax(-1, keepdim=True)
+    return torch.cat([magnitude, torch.where(empty, 0.0, spectrum.angle() / math.pi)], dim=1)
 
 
 SMALLEST_SCALE = 3.0  # centre period 2 pi 3 / 6 = 3.1 samples: the finest Morlet that sampling does not alias
