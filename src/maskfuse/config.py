@@ -74,7 +74,7 @@ class SeriesConfig:
     patch_len: int = 8  # time steps per token (PatchTST)
     channels: Literal["mixed", "independent"] = "mixed"  # one token per time patch over all channels,
     # or one token per (channel, time patch) with a shared patch embedding
-    normalize: Literal["series", "dataset", "none"] = "series"  # per-series (RevIN-style) or training-split stats
+    normalize: Literal["series", "dataset", "none"] = "dataset"  # training-split stats, or per series (RevIN-style)
     frame_scales: int = 16  # frames method: Morlet wavelet scales, log-spaced from 3 to min(128, T/2)
 
 

@@ -23,9 +23,15 @@ def test_views_are_deterministic_projections_of_the_standardised_series():
     assert all(torch.allclose(a[k], b[k], equal_nan=True) for k in a)  # no augmentation: the same views every time
     assert a["time"] is x
     assert a["fourier"].shape == (4, 4, 21) and a["wavelet"].shape == (4, 12, 40)
-    # the projections see each channel standardised on its observed steps, padding as 0
+    # the projections see each channel scaled as the tokenizer scales it (series.normalize),
+    # then centred on its observed steps, padding as 0
     mean, std = model.backbone.tokenizer.statistics(x)
-    z = torch.nan_to_num((x - mean) / std, nan=0.0)
+    z = torch.zeros_like(x)
+    for i in range(len(x)):
+        for c in range(x.shape[1]):
+            seen = ~torch.isnan(x[i, c])
+            v = (x[i, c, seen] - mean[i, c]) / std[i, c]
+            z[i, c, seen] = v - v.mean()
     f = fourier_frame(z)
     assert torch.allclose(a["fourier"], f / f.pow(2).mean(dim=(1, 2), keepdim=True).sqrt(), atol=1e-5)
     w = morlet_frame(z, model.scales)
