@@ -59,7 +59,7 @@ def test_overrides_before_and_after_options(tmp_path):
 def test_errors_are_one_clear_line(tmp_path, capsys):
     assert main(["pretrain", "--recipe", "mae", "train.stepz=3"]) == 2
     assert "unknown config key 'train.stepz'" in capsys.readouterr().err
-    assert main(["pretrain", "--data", str(tmp_path / "missing"), *SMALL]) == 2
+    assert main(["pretrain", "--data", str(tmp_path / "missing"), *SMALL]) == 3  # a data error
     assert "no such dataset or path" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     assert "run directory does not exist" in capsys.readouterr().err
@@ -83,7 +83,7 @@ def test_embed_rejects_data_of_another_shape(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["pretrain", "--out", str(run), *SMALL]) == 0
     np.savez(tmp_path / "rgb.npz", images=np.zeros((10, 3, 8, 8), np.uint8))
-    assert main(["embed", str(run), "--data", str(tmp_path / "rgb.npz"), "--out", str(tmp_path / "x.npy")]) == 2
+    assert main(["embed", str(run), "--data", str(tmp_path / "rgb.npz"), "--out", str(tmp_path / "x.npy")]) == 3
     assert "this model expects [1, 8, 8]" in capsys.readouterr().err
 
 
@@ -162,3 +162,23 @@ def test_embed_writes_each_rows_file_and_class(tmp_path):
     assert sorted(table["origin"]) == expected
     for origin, label, name in zip(table["origin"], table["label"], table["class"]):
         assert name == ("left", "right")[label] and f"/{name}/" in origin
+
+
+def test_exit_codes_tell_a_usage_error_from_bad_data_and_a_diverged_run(tmp_path, monkeypatch, capsys):
+    """2: the command or config is wrong; 3: the data is; 4: the loss diverged (README, Exit codes)."""
+    from maskfuse.methods.mae import MAE
+
+    assert main(["pretrain", "--recipe", "mae", "train.batch_size=0"]) == 2
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not an npz archive")
+    assert main(["pretrain", "--data", str(bad), "--out", str(tmp_path / "a"), *SMALL]) == 3
+    real = MAE.forward
+
+    def poisoned(self, batch):
+        out = real(self, batch)
+        out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(MAE, "forward", poisoned)
+    assert main(["pretrain", "--out", str(tmp_path / "b"), *SMALL]) == 4
+    assert "loss is nan at step 1" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from maskfuse.data.paired import part_splits
 from maskfuse.data.shards import write_shards
 from maskfuse.data.text import fit_ids
 from maskfuse.embed_files import EmbeddedRows, write_embeddings
-from maskfuse.errors import DataError, MaskfuseError
+from maskfuse.errors import ConfigError, DataError, MaskfuseError
 from maskfuse.evaluate.suite import headline_rows, knn_note
 from maskfuse.recipes import recipe_description, recipe_names
 from maskfuse.registry import EVALUATIONS
@@ -35,7 +35,7 @@ EMBED_CHUNK = 4096  # rows decoded and embedded at a time by `maskfuse embed`
 def cmd_pretrain(args: argparse.Namespace) -> int:
     if args.resume:
         if args.recipe or args.data:
-            raise MaskfuseError("--resume continues a run with its saved config; drop --recipe and --data")
+            raise ConfigError("--resume continues a run with its saved config; drop --recipe and --data")
         path = api.resume(args.resume, args.overrides)
     else:
         data = data_overrides(args.data) if args.data else None
@@ -123,7 +123,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             "a table model embeds only tables encoded the same way"
         )
     if model.spec.parts and args.modality not in model.spec.parts:
-        raise MaskfuseError(
+        raise ConfigError(
             f"this run is multimodal: name the modality to embed, --modality {'|'.join(model.spec.parts)}"
         )
     if model.spec.parts:  # paired shards hold no per-modality view: read them whole first
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except MaskfuseError as e:
         err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         run = getattr(args, "resume", None) or getattr(args, "out", None)
         done = checkpoint.latest(Path(run)) if run else None

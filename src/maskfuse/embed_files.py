@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskfuse.errors import MaskfuseError
+from maskfuse.errors import ConfigError, MaskfuseError
 
 
 @dataclass
@@ -36,7 +36,7 @@ def write_embeddings(target: Path, splits: list[EmbeddedRows], class_names: tupl
     elif target.suffix == ".parquet":
         write_parquet(target, splits, class_names)
     else:
-        raise MaskfuseError(f"--out {target}: expected a .npy or .parquet file name")
+        raise ConfigError(f"--out {target}: expected a .npy or .parquet file name")
     return target
 
 

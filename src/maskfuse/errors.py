@@ -2,16 +2,25 @@
 
 
 class MaskfuseError(Exception):
-    """Base class for every error maskfuse raises on purpose."""
+    """Base class for every error maskfuse raises on purpose; `exit_code` is what the
+    command line exits with (README, "Exit codes")."""
+
+    exit_code = 1
 
 
 class ConfigError(MaskfuseError):
     """A recipe, override or config value is wrong; the message names the key."""
 
+    exit_code = 2  # as argparse's usage errors
+
 
 class DataError(MaskfuseError):
     """Input data is missing, corrupt or of the wrong shape; the message names the file."""
 
+    exit_code = 3
+
 
 class TrainingDiverged(MaskfuseError):
     """The loss became NaN or infinite; the message names the step and the kept checkpoint."""
+
+    exit_code = 4

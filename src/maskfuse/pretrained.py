@@ -11,7 +11,7 @@ import torch
 from maskfuse.config import Config, resolve
 from maskfuse.data.base import ArrayDataset, DataSpec
 from maskfuse.encoder import Backbone, MultiBackbone, build_backbone
-from maskfuse.errors import DataError
+from maskfuse.errors import ConfigError, DataError
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.train import checkpoint
 
@@ -61,11 +61,11 @@ def load(run_dir: str | Path) -> Pretrained:
     """Load the latest checkpoint of a run directory (weights from safetensors only)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise DataError(f"{run_dir}: run directory does not exist")
+        raise ConfigError(f"{run_dir}: run directory does not exist")
     for _ in range(10):  # a run training meanwhile may replace the newest checkpoint while it is read
         ckpt = checkpoint.latest(run_dir)
         if ckpt is None:
-            raise DataError(f"{run_dir}: holds no checkpoint (was the run started with maskfuse pretrain?)")
+            raise ConfigError(f"{run_dir}: holds no checkpoint (was the run started with maskfuse pretrain?)")
         try:
             cfg_dict, spec_dict = checkpoint.read_config(ckpt)
             cfg = resolve(base=cfg_dict)
