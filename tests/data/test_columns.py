@@ -102,3 +102,16 @@ def test_codes_number_distinct_cells_in_the_order_met_with_either_reader():
     assert ListCells(columns._cells(raw)).codes({}).tolist() == want
     more = ArrowCells(pa.array(["c", "z", "a"])).codes(known)  # a later chunk goes on numbering
     assert more.tolist() == [3, 4, 1] and list(known)[-1] == "z"
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path, monkeypatch, arrow):
+    """Excel writes a BOM before the header; the first column keeps its own name."""
+    if not arrow:
+        python_only(monkeypatch)
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffcultivar,alcohol\na,1.5\nb,2\n".encode())
+    table = TableFile(path)
+    assert table.names == ["cultivar", "alcohol"]
+    cells = [c for chunk in table.chunks() for c in chunk["cultivar"].cells]
+    assert cells == ["a", "b"]

@@ -114,7 +114,7 @@ class TableFile:
 
     def _open_csv(self, binary: bool = False):
         opener = {None: open, ".gz": gzip.open, ".bz2": bz2.open}[self.packed]
-        return opener(self.path, "rb") if binary else opener(self.path, "rt", newline="", encoding="utf-8")
+        return opener(self.path, "rb") if binary else opener(self.path, "rt", newline="", encoding="utf-8-sig")
 
     def _csv_header(self) -> list[str]:
         try:
