@@ -70,3 +70,19 @@ def test_trainer_state_is_json_not_pickle(tmp_path):
         "trainer.json",
     ]
     assert json.loads((path / "trainer.json").read_text())["step"] == 1
+
+
+def test_weights_get_the_mode_of_the_other_run_files(tmp_path):
+    model, opt = _model_and_opt()
+    path = checkpoint.save(tmp_path, 1, model, opt, {}, {})
+    modes = {f.name: f.stat().st_mode & 0o777 for f in path.iterdir()}
+    assert modes["model.safetensors"] == modes["trainer.json"] == 0o666 & ~checkpoint.UMASK, modes
+
+
+def test_the_latest_pointer_never_leads_outside_the_run(tmp_path):
+    model, opt = _model_and_opt()
+    good = checkpoint.save(tmp_path / "run", 2, model, opt, {}, {})
+    elsewhere = checkpoint.save(tmp_path / "other", 9, model, opt, {}, {})
+    pointer = tmp_path / "run" / "checkpoints" / "latest"
+    pointer.write_text(f"../../other/checkpoints/{elsewhere.name}")
+    assert checkpoint.latest(tmp_path / "run") == good  # the run's own newest, not the other run's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,9 @@ def save(
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "trainer.json").write_text(json.dumps({"step": step, "optimizer": opt_meta}))
     (tmp / "config.json").write_text(json.dumps({"config": config, "data_spec": spec}, indent=2))
+    mode = 0o666 & ~UMASK  # safetensors writes 0600; weights get the run's other files' mode
     for f in tmp.iterdir():
+        f.chmod(mode)
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     shutil.rmtree(final, ignore_errors=True)
@@ -80,13 +83,23 @@ def save(
     return final
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+UMASK = _umask()  # read once, at import: setting it later would race other threads creating files
+
+
 def latest(folder: Path) -> Path | None:
     """The newest complete checkpoint folder of a run, or None if it has none."""
     root = folder / "checkpoints"
     pointer = root / LATEST
     if pointer.is_file():
-        path = root / pointer.read_text().strip()
-        if (path / "model.safetensors").is_file():
+        name = pointer.read_text().strip()
+        path = root / name
+        if re.fullmatch(r"step-\d{7}", name) and (path / "model.safetensors").is_file():  # never outside the run
             return path
     done = sorted(p for p in root.glob("step-*") if (p / "trainer.json").is_file())
     return done[-1] if done else None
