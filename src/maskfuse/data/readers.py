@@ -76,7 +76,7 @@ def image_format(
 
 
 def _mode_of(im: Image.Image) -> str:
-    return "RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "I", "F") else "RGB"
+    return "RGBA" if "A" in im.getbands() else "L" if im.mode in ("L", "1", "F") or im.mode.startswith("I") else "RGB"
 
 
 def _open(path: Path | BinaryIO, where: object = None) -> Image.Image:
@@ -111,6 +111,8 @@ def read_image(
     size = (size, size) if isinstance(size, int) else size
     try:
         with _open(path, where) as im:
+            if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+                return _deep_image(im, mode, size)
             im = im.convert(mode)
             if size is not None and im.size != size:
                 im = im.resize(size, Image.Resampling.BILINEAR)
@@ -118,6 +120,26 @@ def read_image(
     except (OSError, SyntaxError, ValueError) as err:
         raise DataError(f"{where}: cannot read image ({err})") from err
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def _deep_image(im: Image.Image, mode: str, size: tuple[int, int] | None) -> np.ndarray:
+    """A 16-bit, 32-bit integer or float greyscale image scaled by its real range rather
+    than clipped at 255 (Pillow's convert("L") would turn most of it white): 16-bit by
+    65,535, integers that fit 8 bits by 255, others and floats by their own min and max."""
+    arr = np.asarray(im, dtype=np.float64)
+    if im.mode.startswith("I;16") or (im.mode == "I" and arr.min() >= 0 and arr.max() <= 65535):
+        arr = arr / (255.0 if arr.max() <= 255 and im.mode == "I" else 65535.0)
+    elif arr.size and not (arr.min() >= 0 and arr.max() <= 1):
+        low, high = float(np.nanmin(arr)), float(np.nanmax(arr))
+        arr = (arr - low) / (high - low) if high > low else np.zeros_like(arr)
+    grey = Image.fromarray(arr.astype(np.float32), "F")
+    if size is not None and grey.size != size:
+        grey = grey.resize(size, Image.Resampling.BILINEAR)
+    out = np.clip(np.asarray(grey, dtype=np.float32), 0.0, 1.0)[None]
+    channels = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    if channels == 4:  # grey as RGB, fully opaque
+        return np.concatenate([np.repeat(out, 3, 0), np.ones_like(out)])
+    return np.repeat(out, channels, 0)
 
 
 def read_audio(path: Path | BinaryIO, rate: int, where: str | None = None) -> np.ndarray:
