@@ -59,6 +59,7 @@ class DataConfig:
     shuffle_buffer: int = 2000  # webdataset shards: samples held in the shuffle buffer of each reader
     arrays: tuple[str, ...] = ()  # .npz: "role:array" for arrays named otherwise, roles images | series |
     # labels | test_images | test_series | test_labels | split (train / test / val per row) | classes (names)
+    allow_outside: bool = False  # manifest: file paths may leave the manifest's folder (../, absolute)
     modalities: tuple[str, ...] = ()  # manifest: "column:kind" per modality, kind = image | audio | text |
     # timeseries (e.g. optical:image radar:image caption:text); an empty cell means that modality is missing
 

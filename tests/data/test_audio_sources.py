@@ -70,7 +70,9 @@ def test_labels_from_a_regex_and_a_corrupt_file(tmp_path):
 
 def test_manifest_rows_and_errors_name_the_row(tmp_path):
     files = real_clips(tmp_path)
-    lines = ["path,digit"] + [f"{f},{f.name[0]}" for f in files]
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    lines = ["path,digit"] + [f"{f.name},{f.name[0]}" for f in files]
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
     s = load_data(
         cfg_for(tmp_path / "m.csv", "data.name=audio-csv", "data.label_column=digit", "data.test_fraction=0.34")
@@ -90,3 +92,20 @@ def test_a_test_regex_that_matches_everything_is_refused(tmp_path):
         shutil.copy(f, tmp_path / f.name)
     with pytest.raises(DataError, match="must pick some but not all"):
         load_data(cfg_for(tmp_path, r"data.test_regex=\.wav$"))
+
+
+def test_manifest_paths_that_leave_its_folder_are_refused_unless_allowed(tmp_path):
+    files = real_clips(tmp_path)
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "set").mkdir()
+    lines = ["path,digit"] + [f"../{f.name},{f.name[0]}" for f in files]
+    (tmp_path / "set" / "m.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"m.csv, row 2: '\.\./.*' leaves the manifest's folder .*data.allow_outside"):
+        load_data(cfg_for(tmp_path / "set" / "m.csv", "data.name=audio-csv"))
+    s = load_data(cfg_for(tmp_path / "set" / "m.csv", "data.name=audio-csv", "data.allow_outside=true"))
+    assert len(s.train) + len(s.test) == len(files)
+    absolute = ["path,digit"] + [f"{f},{f.name[0]}" for f in files]  # the shared copies, by absolute path
+    (tmp_path / "set" / "m.csv").write_text("\n".join(absolute) + "\n")
+    with pytest.raises(DataError, match="leaves the manifest's folder"):
+        load_data(cfg_for(tmp_path / "set" / "m.csv", "data.name=audio-csv"))

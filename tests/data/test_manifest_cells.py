@@ -101,3 +101,16 @@ def test_batches_on_demand_read_only_their_rows_and_survive_pickling(tmp_path, m
     again = copy.batch(torch.tensor([4, 0, 2]))
     for key in batch:
         torch.testing.assert_close(again[key], batch[key], equal_nan=True)
+
+
+@pytest.mark.parametrize("escape", ["../outside.png", "ABSOLUTE"])
+def test_paths_that_leave_the_manifest_folder_are_refused_unless_allowed(tmp_path, escape):
+    inside = tmp_path / "set"
+    inside.mkdir()
+    rows = media(inside, 4)
+    (inside / "img0.png").rename(tmp_path / "outside.png")
+    rows[0]["photo"] = str(tmp_path / "outside.png") if escape == "ABSOLUTE" else escape
+    path = write_manifest(inside, rows)
+    with pytest.raises(DataError, match=r"row 2, column 'photo': .* leaves the manifest's folder .*data.allow_outside"):
+        load_manifest(path)
+    assert len(load_manifest(path, "data.allow_outside=true").train) == 3

@@ -16,6 +16,7 @@ import numpy as np
 from maskfuse.config import DataConfig
 from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
 from maskfuse.data.columns import TableFile
+from maskfuse.data.manifest_cells import manifest_file
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
 from maskfuse.data.readers import AUDIO_SUFFIXES
 from maskfuse.data.timeseries import encode_labels
@@ -90,12 +91,12 @@ def load_manifest(cfg: DataConfig) -> Splits:
     if "path" not in table.names:
         raise DataError(f"{path}: no column 'path' (audio file paths); columns: {', '.join(table.names)}")
     label = cfg.label_column if cfg.label_column in table.names else None
-    files, labels = [], None if label is None else []
+    files, labels, root = [], None if label is None else [], path.parent.resolve()
     for chunk in table.chunks():
         for cell in chunk["path"].cells:
             if cell is None:
                 raise DataError(f"{table.row_name(len(files))}: empty 'path'")
-            file = (path.parent / str(cell)).resolve()
+            file = manifest_file(root, str(cell), table.row_name(len(files)), cfg.allow_outside)
             if not file.is_file() and cfg.on_error == "raise":
                 raise DataError(f"{table.row_name(len(files))}: audio file {file} does not exist")
             files.append(file)

@@ -104,7 +104,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
     """Paired multimodal rows from a CSV / JSONL / Parquet manifest (data.modalities)."""
     path = source_path(cfg.path, "paired-data manifest (.csv, .jsonl, .parquet)", "manifest", folder=False)
     kinds = declared(cfg, path)
-    m = read_manifest(path, kinds, cfg.label_column)
+    m = read_manifest(path, kinds, cfg.label_column, cfg.allow_outside)
     if len(m) < 2:
         raise DataError(f"{path}: a manifest needs at least 2 rows, has {len(m)}")
     empty = np.flatnonzero(~m.present.any(1))

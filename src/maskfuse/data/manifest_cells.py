@@ -83,7 +83,7 @@ def parse_series(cell, where: str) -> np.ndarray:
     return arr[None] if arr.ndim == 1 else arr
 
 
-def _cell_bytes(kind: str, cell, where: str, root: Path, channels: dict) -> bytes:
+def _cell_bytes(kind: str, cell, where: str, root: str, channels: dict, outside: bool = False) -> bytes:
     """What the store keeps of one present cell: a file's resolved path or the text as
     UTF-8, or a series' float32 values (its channel count checked against the first)."""
     if kind == "timeseries":
@@ -97,10 +97,21 @@ def _cell_bytes(kind: str, cell, where: str, root: Path, channels: dict) -> byte
         raise DataError(f"{where}: expected {what}, got {type(cell).__name__} {cell!r}")
     if kind == "text":
         return cell.encode("utf-8")
-    file = os.path.normpath(os.path.join(root, cell))  # root is absolute
-    if not os.path.isfile(file):
+    file = manifest_file(Path(root), cell, where, outside)
+    if not file.is_file():
         raise DataError(f"{where}: {kind} file {file} does not exist")
-    return file.encode("utf-8")
+    return str(file).encode("utf-8")
+
+
+def manifest_file(root: Path, cell: str, where: str, outside: bool) -> Path:
+    """A path cell of a manifest in the resolved folder `root`, normalised; one that leaves
+    it (`../`, or absolute elsewhere) is a DataError unless data.allow_outside is set."""
+    file = Path(os.path.normpath(root / cell))
+    if not (outside or file.is_relative_to(root) or file.resolve().is_relative_to(root)):
+        raise DataError(
+            f"{where}: {cell!r} leaves the manifest's folder {root}; set data.allow_outside=true to read files there"
+        )
+    return file
 
 
 def _jsonl_chunks(path: Path, names: list[str], seen: dict[str, None]) -> Iterator[dict[str, list]]:
@@ -132,9 +143,10 @@ def _table_chunks(table: TableFile, names: list[str]) -> Iterator[dict[str, list
         yield {n: chunk[n].cells for n in names}
 
 
-def read_manifest(path: Path, kinds: dict[str, str], label: str | None) -> Manifest:
+def read_manifest(path: Path, kinds: dict[str, str], label: str | None, outside: bool = False) -> Manifest:
     """One pass over the manifest at `path`: its declared columns (`kinds`: column ->
-    image / audio / text / timeseries) checked and stored, and the cells of `label`."""
+    image / audio / text / timeseries) checked and stored, and the cells of `label`.
+    File paths must stay inside the manifest's folder unless `outside`."""
     jsonl = path.suffix.lower() == ".jsonl"
     seen: dict[str, None] = {}
     if not jsonl:
@@ -154,7 +166,7 @@ def read_manifest(path: Path, kinds: dict[str, str], label: str | None) -> Manif
                 cell = chunk[c][i]
                 there = not is_missing(cell)
                 where = f"{path}, row {n + i + first_row}, column '{c}'"
-                sinks[c].add(_cell_bytes(kind, cell, where, root, channels[c]) if there else b"")
+                sinks[c].add(_cell_bytes(kind, cell, where, root, channels[c], outside) if there else b"")
                 present.append(there)
         labels.extend(chunk[label] if wanted else ())
         n += len(chunk[names[0]])
