@@ -31,6 +31,7 @@ from maskfuse.train.distributed import (
     text_from_main,
     wrap,
 )
+from maskfuse.train.divergence import DivergenceWatch
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
@@ -208,6 +209,7 @@ def run_steps(
         return (None if finished == "True" else sizing), stop
 
     title = f"{cfg.method} on {cfg.data.name}"
+    diverging = DivergenceWatch()
     completed = start  # steps whose update has landed
     try:
         total = None if sizing else cfg.train.steps
@@ -231,8 +233,14 @@ def run_steps(
                     if not monitored and watch_due(done):  # the budget ended the run at this step
                         watch_now(record, done)
                         monitored = True
+                warning = diverging.check(done, loss)
+                if warning:
+                    record["warning"] = warning
+                    if world.main:
+                        NOTES.print(f"warning: {warning}", highlight=False)
                 bar.update(done, loss, rate)
-                if monitored or done % cfg.train.log_every == 0 or done == stop or "budget_steps" in record:
+                told = record.keys() & {"budget_steps", "warning"}  # lines that say something once
+                if monitored or done % cfg.train.log_every == 0 or done == stop or told:
                     log.write({**record, **out.logs, "elapsed_s": round(bar.elapsed(), 3)})
                 if done % cfg.train.checkpoint_every == 0 or done == stop:
                     save(done)

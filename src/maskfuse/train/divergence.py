@@ -1,0 +1,31 @@
+"""A loss that climbs far above where the run began warns once, before it turns NaN."""
+
+from __future__ import annotations
+
+import statistics
+
+
+class DivergenceWatch:
+    """Keeps the median of the first `early` losses a session logs and returns a warning,
+    once, for the first loss above `factor` times it. A loss that only turns NaN later is
+    stopped by train_step; this says so while the last good checkpoint is still recent.
+    Losses that start at or below zero (some feature and cosine objectives) are not
+    watched: a ratio to them means nothing."""
+
+    def __init__(self, factor: float = 100.0, early: int = 20) -> None:
+        self.factor, self.early = factor, early
+        self.seen: list[float] = []
+        self.warned = False
+
+    def check(self, step: int, loss: float) -> str | None:
+        if len(self.seen) < self.early:
+            self.seen.append(loss)
+            return None
+        median = statistics.median(self.seen)
+        if self.warned or median <= 0 or not loss > self.factor * median:
+            return None
+        self.warned = True
+        return (
+            f"loss {loss:.4g} at step {step} is {loss / median:.0f}x its early median {median:.4g}: "
+            "the run may be diverging (a lower train.lr or train.grad_clip helps)"
+        )
