@@ -86,3 +86,19 @@ def test_the_latest_pointer_never_leads_outside_the_run(tmp_path):
     pointer = tmp_path / "run" / "checkpoints" / "latest"
     pointer.write_text(f"../../other/checkpoints/{elsewhere.name}")
     assert checkpoint.latest(tmp_path / "run") == good  # the run's own newest, not the other run's
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("trainer.json", '{"step": ', "unreadable trainer state"),
+        ("trainer.json", '{"optimizer": {}}', "unreadable trainer state"),
+        ("optimizer.safetensors", "garbage", "unreadable optimizer state"),
+    ],
+)
+def test_a_corrupt_training_state_is_an_error_naming_its_file(tmp_path, name, content, what):
+    model, opt = _model_and_opt()
+    path = checkpoint.save(tmp_path, 3, model, opt, {}, {})
+    (path / name).write_text(content)
+    with pytest.raises(DataError, match=rf"{name}: {what} .*remove that checkpoint folder"):
+        checkpoint.load_training_state(path, *_model_and_opt())

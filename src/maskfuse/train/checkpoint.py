@@ -131,7 +131,15 @@ def load_weights(model: nn.Module, ckpt: Path, prefix: str = "") -> None:
 def load_training_state(ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer) -> int:
     """Restore weights and optimizer state in place; return the step to continue from."""
     load_weights(model, ckpt)
-    meta = json.loads((ckpt / "trainer.json").read_text())
-    tensors = load_file(str(ckpt / "optimizer.safetensors"))
-    opt.load_state_dict(_optimizer_state(tensors, meta["optimizer"]))
-    return int(meta["step"])
+    hint = "remove that checkpoint folder to resume from the one before it, if the run kept one"
+    try:
+        meta = json.loads((ckpt / "trainer.json").read_text())
+        step, saved = int(meta["step"]), meta["optimizer"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{ckpt / 'trainer.json'}: unreadable trainer state ({err}); {hint}") from err
+    path = ckpt / "optimizer.safetensors"
+    try:
+        opt.load_state_dict(_optimizer_state(load_file(str(path)), saved))
+    except Exception as err:  # safetensors' own errors, or a state that does not fit the optimizer
+        raise DataError(f"{path}: unreadable optimizer state ({err}); {hint}") from err
+    return step
