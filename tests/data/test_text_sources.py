@@ -50,6 +50,16 @@ def test_vocabularies_bpe_items_and_a_tokenizer_file(tmp_path):
         load_data(cfg_for(path, "data.label_column=sentiment", f"data.vocab={tmp_path / 'bare.json'}"))
 
 
+def test_a_tokenizer_with_an_id_past_its_size_fails_at_load_not_at_step_one(tmp_path):
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "good": 5, "bad": 900}
+    gappy = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    gappy.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    gappy.save(str(tmp_path / "gappy.json"))
+    (tmp_path / "docs.txt").write_text("good bad good\nbad bad\ngood\n" * 10)
+    with pytest.raises(DataError, match=r"gappy.json: token 'bad' has id 900, but the vocabulary holds 7 tokens"):
+        load_data(cfg_for(tmp_path / "docs.txt", "data.label_column=null", f"data.vocab={tmp_path / 'gappy.json'}"))
+
+
 def test_empty_lines_and_long_sequences_name_their_row_or_are_skipped(tmp_path):
     lines = [f"document number {i} says something" for i in range(30)]
     lines[7] = "   "

@@ -105,6 +105,11 @@ def build_vocabulary(texts: Iterator[str] | list[str], cfg: DataConfig) -> Token
         for special in ("[PAD]", "[MASK]"):
             if tok.token_to_id(special) is None:
                 raise DataError(f"{path}: the tokenizer has no {special} token; maskfuse needs [PAD] and [MASK]")
+        vocab, size = tok.get_vocab(with_added_tokens=True), tok.get_vocab_size()
+        token, top = max(vocab.items(), key=lambda item: item[1])
+        if top >= size:  # an embedding of `size` rows could not look it up
+            raise DataError(f"{path}: token {token!r} has id {top}, but the vocabulary holds {size} tokens; "
+                            f"ids must run from 0 to {size - 1}")  # fmt: skip
         return tok
     if cfg.vocab == "items":
         ids = sorted({w for t in texts for w in t.split()})
