@@ -182,3 +182,29 @@ def test_exit_codes_tell_a_usage_error_from_bad_data_and_a_diverged_run(tmp_path
     monkeypatch.setattr(MAE, "forward", poisoned)
     assert main(["pretrain", "--out", str(tmp_path / "b"), *SMALL]) == 4
     assert "loss is nan at step 1" in capsys.readouterr().err
+
+
+def test_files_the_system_refuses_are_one_line_naming_them(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from maskfuse.train import checkpoint
+
+    (tmp_path / "afile").write_text("x")
+    assert main(["pretrain", "--out", str(tmp_path / "afile" / "run"), *SMALL]) == 2
+    assert "cannot make the run folder (Not a directory)" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["pretrain", "--out", str(run), *SMALL]) == 0
+    (run / "eval.json").mkdir()  # eval.json cannot be replaced, as on a read-only run
+    assert main(["evaluate", str(run), "--protocols", "knn"]) == 1
+    printed = capsys.readouterr()
+    assert "pretrained" in printed.out  # the numbers are still shown
+    assert "could not write" in printed.err and "eval.json" in printed.err and "not saved" in printed.err
+
+    def full(weights, filename, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", filename)
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    assert main(["pretrain", "--out", str(tmp_path / "full"), *SMALL]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "model.safetensors: No space left on device" in err and "Traceback" not in err
+    assert checkpoint.latest(tmp_path / "full") is None  # no half-written checkpoint passes for one

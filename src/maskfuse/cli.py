@@ -107,6 +107,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if "comparison" in report:
         c = report["comparison"]
         out.print(f"vs {escape(c['other'])}: linear CKA {c['linear_cka']:.3f}, mutual 10-NN {c['mutual_knn@10']:.3f}")
+    if "unsaved" in report:
+        err.print(
+            f"[bold red]error:[/bold red] could not write {escape(report['unsaved'])}; the results above are not saved"
+        )
+        return 1
     out.print(f"written: {Path(args.run) / 'eval.json'}")
     return 0
 
@@ -267,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     except MaskfuseError as e:
         err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
         return e.exit_code
+    except OSError as e:  # the system refused a file maskfuse writes: a full disk, a read-only folder
+        where = f"{e.filename}: " if e.filename else ""
+        err.print(f"[bold red]error:[/bold red] {escape(where + (e.strerror or str(e)))}", highlight=False)
+        return 1
     except KeyboardInterrupt:
         run = getattr(args, "resume", None) or getattr(args, "out", None)
         done = checkpoint.latest(Path(run)) if run else None

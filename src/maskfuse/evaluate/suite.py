@@ -87,7 +87,8 @@ def compare_runs(model: Pretrained, other_dir: Path, splits: Splits, batch_size:
 def evaluate_run(
     run_dir: Path, protocols: tuple[str, ...] | None = None, compare: Path | None = None
 ) -> dict[str, Any]:
-    """Score the run's latest checkpoint (and baselines) on its held-out split; write eval.json."""
+    """Score the run's latest checkpoint (and baselines) on its held-out split; write eval.json
+    (where it cannot be written, report["unsaved"] says where and why)."""
     t0 = time.perf_counter()
     model = load(run_dir)
     cfg = model.config
@@ -117,7 +118,11 @@ def evaluate_run(
     if compare is not None:
         report["comparison"] = compare_runs(model, Path(compare), splits, cfg.eval.batch_size)
     report["seconds"] = round(time.perf_counter() - t0, 2)
-    checkpoint.write_text_atomic(Path(run_dir) / "eval.json", json.dumps(report, indent=2))
+    path = Path(run_dir) / "eval.json"
+    try:
+        checkpoint.write_text_atomic(path, json.dumps(report, indent=2))
+    except OSError as err:  # a read-only run still gets its numbers; the caller says they went unsaved
+        report["unsaved"] = f"{path} ({err.strerror or err})"
     return report
 
 

@@ -52,7 +52,10 @@ def prepare_run_dir(cfg: Config, run_dir: Path, resume: bool, world: World, forc
             f"--out {run_dir}: the folder holds files that are not a maskfuse run ({shown}); choose a new or "
             "empty folder, or pass --force to write the run there anyway"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"--out {run_dir}: cannot make the run folder ({err.strerror})") from err
 
 
 @contextlib.contextmanager
