@@ -1,5 +1,6 @@
 import csv
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -112,7 +113,11 @@ def test_columns_found_categorical_late_are_read_again(tmp_path, monkeypatch, re
         column = [row[0] for row in list(csv.reader(f))[1:]]
     assert [codes[int(c)] for c in enc.x[:, 0]] == column
     train = np.ones(len(enc.x), bool)
-    categories, unseen = training_categories(enc.x, enc.found, train, table, features, skip=False)
+    # the first cell that is not a number, in the columns that also hold numbers ('colour' holds none)
+    assert sorted(enc.mixed) == [0, 1]
+    assert re.fullmatch(r".*mixed.csv, row 1007 holds 'x\d'", enc.mixed[0]), enc.mixed
+    assert enc.mixed[1].endswith("mixed.csv, row 1512 holds 'big'"), enc.mixed
+    categories, unseen = training_categories(enc, train, table, features, skip=False)
     assert not unseen.any() and enc.x[:, 0].tolist() == [categories["code"].index(c) for c in column]
     center, scale = robust_scaling(np.asarray(enc.x), enc.kinds, np.arange(len(enc.x)))
     assert center[0] == 0.0 and scale[0] == 1.0 and scale[2] > 0.5

@@ -82,6 +82,22 @@ def test_missing_label_column_and_unseen_category(tmp_path):
     assert len(s.train) + len(s.test) == 177 and "skipped 1 test rows" in s.notes[0]
 
 
+def test_one_junk_cell_in_a_column_of_numbers_is_the_cell_named(tmp_path):
+    """The junk cell makes the column categorical; the error names it, not an innocent
+    test row whose number training never saw as a category."""
+    x, _ = wine_csv(tmp_path / "wine.csv")
+    text = (tmp_path / "wine.csv").read_text().splitlines()
+    cells = text[40].split(",")
+    cells[3] = "n/q"  # malic_acid of data row 39, a typo
+    text[40] = ",".join(cells)
+    (tmp_path / "junk.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError, match=r"junk.csv, row 41 holds 'n/q' in column 'malic_acid', not a number.*"
+                                        r"data.numeric=\[malic_acid\]"):  # fmt: skip
+        load_data(cfg_for(tmp_path / "junk.csv", "data.label_column=cultivar"))
+    with pytest.raises(DataError, match=r"junk.csv, row 41, column 'malic_acid': expected a number, got 'n/q'"):
+        load_data(cfg_for(tmp_path / "junk.csv", "data.label_column=cultivar", "data.numeric=[malic_acid]"))
+
+
 def test_builtin_wine_and_breast_cancer():
     wine = load_data(resolve(overrides=["data.name=wine"]).data)
     cancer = load_data(resolve(overrides=["data.name=breast-cancer"]).data)

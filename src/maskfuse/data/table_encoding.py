@@ -11,14 +11,14 @@ kept, in memory or in a temporary file (`arrays.RowSink`), never the cells.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray, RowSink
 from maskfuse.data.base import given_split
-from maskfuse.data.columns import ArrowCells, Columns, ListCells, TableFile, to_float
+from maskfuse.data.columns import MISSING, ArrowCells, Columns, ListCells, TableFile, to_float
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 
@@ -38,6 +38,8 @@ class Encoded:
     y: np.ndarray | None  # [N] int64 class ids
     class_names: tuple[str, ...]
     split: tuple[np.ndarray, np.ndarray] | None = None  # (train, test) rows from data.split_column
+    mixed: dict[int, str] = field(default_factory=dict)  # inferred categorical index -> the first
+    # cell that is not a number ("FILE, row R holds 'x'"), for columns that also hold numbers
 
 
 def numbers_of(column: ListCells | ArrowCells, forced: bool, where: Callable[[int], str]) -> np.ndarray | None:
@@ -48,6 +50,21 @@ def numbers_of(column: ListCells | ArrowCells, forced: bool, where: Callable[[in
         for i, cell in enumerate(column.cells):
             to_float(cell, lambda i=i: where(i))
     return numbers
+
+
+def _is_number(cell) -> bool:
+    try:
+        to_float(cell, str)
+    except DataError:
+        return False
+    return cell is not None and not (isinstance(cell, str) and cell.strip().lower() in MISSING)
+
+
+def _first_word(cells: list) -> tuple[int, bool]:
+    """(the index of the first cell that is not a number, whether any cell is one)."""
+    numbers = [_is_number(c) for c in cells]
+    words = [i for i, n in enumerate(numbers) if not n and cells[i] is not None and str(cells[i]).strip()]
+    return (words[0] if words else 0), any(numbers)
 
 
 def _codes(cells: list, codes: dict[str, int]) -> list[float]:
@@ -72,7 +89,7 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
         if name not in features:
             raise DataError(f"{table.path}: data.categorical / data.numeric name '{name}', not a feature column")
     found: dict[int, dict[str, int]] = {j: {} for j, name in enumerate(features) if name in cfg.categorical}
-    late, infinite, labels, keys, firsts = {}, {}, [], {}, []
+    late, infinite, labels, keys, firsts, mixed = {}, {}, [], {}, [], {}
     marks, mark_keys, markers, split = [], {}, [], cfg.split_column
     sink = RowSink(len(features), cfg.memory_mb)
     for chunk in table.chunks():
@@ -88,6 +105,9 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
                 continue
             if j not in found:  # a cell that is not a number: the column is categorical after all
                 found[j] = {}
+                word, numbers = _first_word(chunk[name].cells)
+                if numbers or lo:
+                    mixed[j] = f"{table.row_name(lo + word)} holds {chunk[name].cells[word]!r}"
                 if lo:
                     late[j] = lo
             block[:, j] = _codes(chunk[name].cells, found[j])
@@ -111,7 +131,8 @@ def encode_table(table: Table, features: list[str], label: str | None, cfg: Data
     rows = None
     if split is not None:
         rows = given_split(np.concatenate(marks), markers, f"{table.path}, column '{split}'", table.row_name)
-    return Encoded(x, mapped, kinds, {j: list(codes) for j, codes in found.items()}, y, class_names, rows)
+    found = {j: list(codes) for j, codes in found.items()}
+    return Encoded(x, mapped, kinds, found, y, class_names, rows, mixed)
 
 
 def _recode_late(table: Table, x: np.ndarray, features: list[str], found: dict, late: dict[int, int]) -> None:
@@ -133,11 +154,13 @@ def _blocks(rows: int):
 
 
 def training_categories(
-    x: np.ndarray, found: dict[int, list[str]], train: np.ndarray, table: Table, features: list[str], skip: bool
+    enc: Encoded, train: np.ndarray, table: Table, features: list[str], skip: bool
 ) -> tuple[dict[str, list[str]], np.ndarray]:
-    """Renumber the category codes of x in place to the sorted categories of the training
-    rows (`train`: [N] bool); returns those categories by column name, and which rows hold
-    a category training never saw (an error naming the first such row unless `skip`)."""
+    """Renumber the category codes of enc.x in place to the sorted categories of the
+    training rows (`train`: [N] bool); returns those categories by column name, and which
+    rows hold a category training never saw (an error naming the first such row unless
+    `skip`, and the cell that made a column of numbers categorical)."""
+    x, found = enc.x, enc.found
     seen = {j: np.zeros(len(values), bool) for j, values in found.items()}
     for lo, hi in _blocks(len(x)):
         for j in found:
@@ -166,9 +189,16 @@ def training_categories(
     if first and not skip:
         j = min(first)
         i, value = first[j]
+        column = features[j]
+        if j in enc.mixed:  # the cell to fix is the one that turned a column of numbers into categories
+            raise DataError(
+                f"{enc.mixed[j]} in column '{column}', not a number, so the column is read as categories "
+                f"and {table.row_name(i)} holds {value!r}, a category the training split never has; fix that "
+                f"cell, or set data.numeric=[{column}] to have it named as the error"
+            )
         raise DataError(
-            f"{table.row_name(i)}, column '{features[j]}': category {value!r} never occurs in the "
-            f"training split (known: {categories[features[j]][:8]}); data.on_error=skip drops such rows"
+            f"{table.row_name(i)}, column '{column}': category {value!r} never occurs in the "
+            f"training split (known: {categories[column][:8]}); data.on_error=skip drops such rows"
         )
     return categories, unseen
 

@@ -50,8 +50,11 @@ def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
     tr, te = rng.permutation(tr), rng.permutation(te)
     train = np.zeros(rows, bool)
     train[tr] = True
-    categories, unseen = training_categories(enc.x, enc.found, train, table, features, cfg.on_error == "skip")
-    notes = [f"skipped {int(unseen.sum())} test rows with categories unseen in training"] if unseen.any() else []
+    categories, unseen = training_categories(enc, train, table, features, cfg.on_error == "skip")
+    notes = [f"column '{features[j]}' holds numbers but is read as categories: {cell}, not a number "
+             f"(data.numeric=[{features[j]}] makes such a cell an error)" for j, cell in enc.mixed.items()]  # fmt: skip
+    if unseen.any():
+        notes.append(f"skipped {int(unseen.sum())} test rows with categories unseen in training")
     te = te[~unseen[te]]
     held = enc.mapped is None
     fit_rows = tr if held else np.sort(tr)[np.linspace(0, len(tr) - 1, min(len(tr), SCALING_ROWS)).astype(np.int64)]
