@@ -1,11 +1,13 @@
 """Which rows each step reads, with and without DataLoader workers."""
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from maskfuse.config import resolve
 from maskfuse.data import load_data
-from maskfuse.errors import ConfigError
+from maskfuse.errors import ConfigError, DataError
 from maskfuse.train.batches import BatchOrder, train_batches
 from maskfuse.train.distributed import World
 
@@ -59,3 +61,18 @@ def test_negative_workers_are_refused():
     cfg.data.workers = -1  # built in Python, past the check: the batch reader refuses it too
     with pytest.raises(ConfigError, match="data.workers must be 0 or more"):
         batches(load_data(cfg.data).train, cfg)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_file_that_breaks_in_a_worker_is_one_message_naming_it(tmp_path, workers):
+    for i in range(12):
+        Image.fromarray(np.full((8, 8), 20 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    cfg = resolve(overrides=["data.name=image-folder", f"data.path={tmp_path}", "data.memory_mb=0",
+                             "train.batch_size=9", f"data.workers={workers}"])  # fmt: skip
+    train = load_data(cfg.data).train  # read by row: each batch decodes its files
+    for i in range(12):
+        (tmp_path / f"{i}.png").write_bytes(b"\x89PNG broken after loading")
+    with pytest.raises(DataError) as caught:
+        batches(train, cfg, stop=2)
+    message = str(caught.value)
+    assert ".png: cannot read image" in message and "Traceback" not in message and "worker" not in message

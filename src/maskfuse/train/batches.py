@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from maskfuse.config import Config
 from maskfuse.data.shards import ShardStream
-from maskfuse.errors import ConfigError
+from maskfuse.errors import ConfigError, MaskfuseError
 from maskfuse.train.distributed import World, rows_per_rank, shard
 
 
@@ -60,14 +60,25 @@ class StepRows(Sampler):
             yield shard(self.order.indices(step), self.world)
 
 
+@dataclass
+class Failed:
+    """A batch a worker could not read: its error travels back as it was raised, so the
+    user sees the one message that names the file, not the worker's traceback."""
+
+    error: MaskfuseError
+
+
 class ByIndex(Dataset):
-    """`dataset[rows]` is the batch of those rows."""
+    """`dataset[rows]` is the batch of those rows (or the `Failed` reading of them)."""
 
     def __init__(self, data) -> None:
         self.data = data
 
-    def __getitem__(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.data.batch(rows)
+    def __getitem__(self, rows: torch.Tensor) -> dict[str, torch.Tensor] | Failed:
+        try:
+            return self.data.batch(rows)
+        except MaskfuseError as err:
+            return Failed(err)
 
 
 def batch_loader(dataset: Dataset, workers: int, pin: bool, sampler: Sampler | None = None) -> DataLoader:
@@ -92,4 +103,6 @@ def train_batches(data, cfg: Config, world: World, start: int, stop: int, device
         order = BatchOrder(len(data), cfg.train.batch_size, cfg.train.seed)
         batches = batch_loader(ByIndex(data), workers, pin, StepRows(order, world, start, stop))
     for batch in batches:
+        if isinstance(batch, Failed):
+            raise batch.error
         yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
