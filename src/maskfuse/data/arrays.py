@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import tokenize
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -79,9 +80,12 @@ def npz_arrays(path: Path, memory_mb: float) -> tuple[dict[str, MappedArray | np
 
 def _header(stream: IO[bytes], path: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """(shape, fortran order, dtype) from an .npy header; object arrays are refused."""
-    version = np.lib.format.read_magic(stream)
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, fortran, dtype = read(stream)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(stream)
+    except (ValueError, SyntaxError, TypeError, tokenize.TokenError) as err:  # numpy parses it as a literal
+        raise DataError(f"{path}: '{key}' has a damaged .npy header ({err})") from err
     if dtype.hasobject:
         raise DataError(f"{path}: '{key}' holds Python objects; maskfuse reads numeric arrays only (no pickles)")
     return shape, fortran, dtype

@@ -43,7 +43,7 @@ def audio_splits(paths: list[Path], labels: list | None, cfg: DataConfig, source
             )
         rows = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     else:
-        rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed)
+        rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, source)
     decode = Decoder("audio", rate=cfg.sample_rate, samples=max(1, round(cfg.sample_rate * cfg.max_seconds)))
     train, test, mean, std = file_splits(paths, y, rows, decode, cfg)
     spec = DataSpec("audio", decode.shape, mean, std, len(names) or None, names)

@@ -186,13 +186,16 @@ def text_lines(path: Path) -> Iterator[tuple[int, bytes, str]]:
         raise DataError(f"{path}: cannot read ({err})") from err
 
 
-def split_indices(n: int, y: np.ndarray | None, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, y: np.ndarray | None, test_fraction: float, seed: int, source: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, test) row indices of a seeded split, stratified by label when every
     class has at least two rows."""
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     if n < 2:
-        raise DataError(f"need at least 2 samples to split into train and test, got {n}")
+        where = f"{source}: " if source else ""
+        raise DataError(f"{where}need at least 2 rows to split into train and test, got {n}")
     stratify = None
     if y is not None:
         _, counts = np.unique(y, return_counts=True)

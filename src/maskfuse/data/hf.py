@@ -112,7 +112,8 @@ def load(cfg: DataConfig) -> Splits:
         test_y, _ = labels_of(tables[held], cfg, str(path))
         train_rows, test_rows = np.arange(len(tables["train"])), np.arange(len(tables[held]))
     else:
-        train_rows, test_rows = split_indices(len(tables["train"]), train_y, cfg.test_fraction, cfg.split_seed)
+        rows = len(tables["train"])
+        train_rows, test_rows = split_indices(rows, train_y, cfg.test_fraction, cfg.split_seed, str(path))
         held, test_y = "train", train_y
     decode = Decoder(
         kind, size=cfg.image_size, rate=cfg.sample_rate, samples=max(1, round(cfg.sample_rate * cfg.max_seconds))

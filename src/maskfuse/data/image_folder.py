@@ -87,7 +87,7 @@ def load(cfg: DataConfig) -> Splits:
     source = f"image-folder ({folder})"
     paths, labels, classes, given, notes = _listed(cfg, folder, source)
     y = None if labels is None else np.asarray(labels, dtype=np.int64)
-    rows = given if given is not None else split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed)
+    rows = given if given is not None else split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, source)
     mode, size, size_notes = image_format([paths[i] for i in rows[0]], cfg.channels, cfg.image_size)
     decode = Decoder("image", mode=mode, size=size)
     train, test, mean, std = file_splits(paths, y, rows, decode, cfg)

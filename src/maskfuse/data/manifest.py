@@ -114,7 +114,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
         if not len(m.rows_with(c)):
             raise DataError(f"{path}, column '{c}': every cell is empty")
     y, names = (None, ()) if m.labels is None else encode_labels(m.labels, str(path))
-    tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed)
+    tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed, str(path))
     parts, specs, notes = {}, {}, []
     for c, kind in kinds.items():
         if kind == "text":

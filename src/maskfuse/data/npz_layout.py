@@ -91,7 +91,7 @@ def layout(
         train, test = Part(x, tr, y), Part(x, te, y)
         notes.append(f"{path.name}: the '{roles['split']}' array gives the split ({len(tr)} train, {len(te)} test)")
     else:
-        tr, te = split_indices(len(z[x]), y, test_fraction, seed)
+        tr, te = split_indices(len(z[x]), y, test_fraction, seed, str(path))
         train, test = Part(x, tr, y), Part(x, te, y)
     return Layout(kind, train, test, tuple(names), roles, notes)
 

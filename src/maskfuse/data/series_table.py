@@ -44,7 +44,7 @@ def load_table(cfg: DataConfig) -> Splits:
     steps = [n for n in table.names if n not in (label, cfg.split_column)]
     every_step_a_number = replace(cfg, categorical=(), numeric=tuple(steps))
     enc = encode_table(table, steps, label, every_step_a_number, finite=False)  # check_series names inf
-    tr, te = enc.split or split_indices(len(enc.x), enc.y, cfg.test_fraction, cfg.split_seed)
+    tr, te = enc.split or split_indices(len(enc.x), enc.y, cfg.test_fraction, cfg.split_seed, str(path))
     stored = enc.x if enc.mapped is None else enc.mapped
     notes = [] if enc.mapped is None else [f"encoded {len(enc.x)} series into {enc.mapped.path} to read them by row"]
     shape = (1, len(steps))

@@ -45,7 +45,7 @@ def table_splits(table: Table, cfg: DataConfig, source: str) -> Splits:
         raise DataError(f"{table.path}: no feature columns besides the label")
     enc = encode_table(table, features, label, cfg)
     y, rows = enc.y, len(enc.x)
-    tr, te = enc.split or split_indices(rows, y, cfg.test_fraction, cfg.split_seed)
+    tr, te = enc.split or split_indices(rows, y, cfg.test_fraction, cfg.split_seed, str(table.path))
     rng = np.random.default_rng(cfg.split_seed)  # sources often come sorted: keep caps fair
     tr, te = rng.permutation(tr), rng.permutation(te)
     train = np.zeros(rows, bool)

@@ -188,7 +188,7 @@ def text_splits(
         where = f"{source}, data.split_column={cfg.split_column}"
         tr, te = given_split(codes, distinct, where, lambda k: docs.where(rows[k]))
     else:
-        tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed)
+        tr, te = split_indices(len(rows), y_all, cfg.test_fraction, cfg.split_seed, source)
     rng = np.random.default_rng(cfg.split_seed)
     tr, te = rng.permutation(tr), rng.permutation(te)
     tok = build_vocabulary((text for chunk in doc_chunks(docs, rows[tr]) for text in chunk), cfg)

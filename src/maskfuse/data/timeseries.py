@@ -143,7 +143,7 @@ def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=(),
     `x` ([N, C, T], held or a `MappedArray`; a bad series is then named by its row in it)."""
     if test is not None:
         return series_splits((x, y), test, source, cfg, class_names, list(notes))
-    tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed)
+    tr, te = split_indices(len(x), y, cfg.test_fraction, cfg.split_seed, source)
     split = {"train": (x, tr, y, source), "test": (x, te, y, source)}
     return series_rows(split, (int(x.shape[1]), int(x.shape[-1])), cfg, source, list(notes), class_names)
 
