@@ -12,7 +12,7 @@ on demand (`data.memory_mb=0`) in the process and by one worker, and the same im
 one uint8 .npz archive (`np.savez`), memory-mapped and converted by row on demand in
 the process. Per step the script times
 - load: waiting for the next batch from `train_batches` (what the loop does),
-- augment: SimCLR's batched kornia views, timed once more on the same batch (they run
+- augment: SimCLR's batched views, timed once more on the same batch (they run
   inside the step; MAE has none),
 - step: `train_step` (forward, backward, AdamW).
 Model share = (step - augment) / (load + step). The goal of issue 7 is >= 95 %.
