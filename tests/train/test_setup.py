@@ -9,14 +9,21 @@ from PIL import Image
 from maskfuse.cli import main
 
 
-def test_a_batch_larger_than_the_training_split_uses_the_split(tmp_path, capsys):
-    archive = tmp_path / "small.npz"
+def pretrain_random_images(tmp_path, shape, classes, *settings):
+    """`maskfuse pretrain` on an npz of random uint8 images of `shape` ([N, H, W]) and
+    labels cycling through `classes`; returns the run folder."""
+    archive = tmp_path / "images.npz"
     rng = np.random.default_rng(0)
-    np.savez(archive, images=rng.integers(0, 255, (45, 8, 8), dtype=np.uint8), labels=np.arange(45) % 3)
+    np.savez(archive, images=rng.integers(0, 255, shape, dtype=np.uint8), labels=np.arange(shape[0]) % classes)
     run = tmp_path / "run"
-    args = ["pretrain", "--data", str(archive), "--out", str(run), "train.steps=3", "train.batch_size=128",
-            "train.progress=false", "train.monitor_every=0", "model.depth=1"]  # fmt: skip
+    args = ["pretrain", "--data", str(archive), "--out", str(run), "train.progress=false", "train.monitor_every=0",
+            "model.depth=1", *settings]  # fmt: skip
     assert main(args) == 0
+    return run
+
+
+def test_a_batch_larger_than_the_training_split_uses_the_split(tmp_path, capsys):
+    run = pretrain_random_images(tmp_path, (45, 8, 8), 3, "train.steps=3", "train.batch_size=128")
     note = "train.batch_size=128 is more than the 36 training rows: each step uses 36 rows"
     assert note in capsys.readouterr().err.replace("\n", " ")
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["batch_size"] == 36
@@ -44,12 +51,6 @@ def test_skipped_files_are_printed_and_kept_in_the_run(tmp_path, capsys):
 
 
 def test_an_unset_patch_size_is_chosen_from_the_image_size_and_kept(tmp_path, capsys):
-    archive = tmp_path / "fm.npz"
-    rng = np.random.default_rng(0)
-    np.savez(archive, images=rng.integers(0, 255, (40, 28, 28), dtype=np.uint8), labels=np.arange(40) % 2)
-    run = tmp_path / "run"
-    args = ["pretrain", "--data", str(archive), "--out", str(run), "train.steps=2", "train.batch_size=8",
-            "train.progress=false", "train.monitor_every=0", "model.depth=1"]  # fmt: skip
-    assert main(args) == 0
+    run = pretrain_random_images(tmp_path, (40, 28, 28), 2, "train.steps=2", "train.batch_size=8")
     assert "image.patch_size=7: 28x28 images in a 4x4 grid of patches" in " ".join(capsys.readouterr().err.split())
     assert yaml.safe_load((run / "config.yaml").read_text())["image"]["patch_size"] == 7
