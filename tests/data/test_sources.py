@@ -145,6 +145,8 @@ def test_missing_paths_are_named(tmp_path):
         data_overrides("nothing-here")
     assert data_overrides(str(tmp_path)) == {"name": "image-folder", "path": str(tmp_path)}
     assert data_overrides("digits") == {"name": "digits"}
+    (tmp_path / "docs.txt").write_text("one document a line\n")
+    assert data_overrides(str(tmp_path / "docs.txt")) == {"name": "text", "path": str(tmp_path / "docs.txt")}
 
 
 def test_fashion_default_path_constant():

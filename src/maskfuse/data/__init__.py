@@ -35,7 +35,7 @@ from maskfuse.registry import DATASETS
 __all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "in_chunks", "resident"]
 
 
-SUFFIXES = {".ts": "ucr", ".tsv": "ucr", ".jsonl": "text"}  # files whose format names their source
+SUFFIXES = {".ts": "ucr", ".tsv": "ucr", ".jsonl": "text", ".txt": "text"}  # files whose format names their source
 
 
 def data_overrides(name_or_path: str) -> dict[str, str]:
