@@ -24,3 +24,12 @@ class TrainingDiverged(MaskfuseError):
     """The loss became NaN or infinite; the message names the step and the kept checkpoint."""
 
     exit_code = 4
+
+
+class Failed:
+    """A batch a DataLoader worker could not read, handed back in the batch's place: its
+    error is raised again in the training process as it was raised, so the user sees
+    the one message that names the file rather than the worker's traceback."""
+
+    def __init__(self, error: MaskfuseError) -> None:
+        self.error = error

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import tarfile
 
 import numpy as np
@@ -200,3 +201,22 @@ def test_shard_files_are_opened_as_files_only(tmp_path):
     with pytest.raises(DataError, match="cannot open shard"):
         stream.head(1)
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_shard_broken_after_loading_is_one_message_naming_it(tmp_path, workers):
+    from maskfuse.train.batches import train_batches
+    from maskfuse.train.distributed import World
+
+    out = tmp_path / "shards"
+    write_shards(digits(), out, shard_size=200)
+    cfg = resolve(overrides=[f"data.path={out}", "data.name=webdataset", "train.batch_size=16",
+                             f"data.workers={workers}"])  # fmt: skip
+    train = load_data(cfg.data).train
+    for shard in out.glob("train-*.tar"):
+        shard.write_bytes(shard.read_bytes()[:700])  # cut inside the first sample
+    with pytest.raises(DataError) as caught:
+        list(train_batches(train, cfg, World(), 0, 3, torch.device("cpu")))
+    message = str(caught.value)
+    assert re.fullmatch(r".*/train-\d{6}\.tar: cannot read shard \([^()]+\)", message), message
+    assert "Traceback" not in message and "worker" not in message

@@ -38,7 +38,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from maskfuse.config import DataConfig
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path
 from maskfuse.data.paired import PairedDataset
-from maskfuse.errors import ConfigError, DataError
+from maskfuse.errors import ConfigError, DataError, Failed, MaskfuseError
 from maskfuse.registry import DATASETS
 from maskfuse.train.checkpoint import write_text_atomic
 
@@ -213,8 +213,20 @@ def _opened(paths: list[str]) -> Iterator[dict]:
             yield {"url": path, "stream": stream}
 
 
+class _ShardFault(DataError):
+    """A shard read failing inside webdataset's tar reader, before it knows the shard."""
+
+
 def _raise_with_url(err: Exception) -> bool:
-    raise DataError(f"cannot read shard: {err}") from err
+    """webdataset's error handler: its tar reader calls it with the reason (with " @ <the
+    file object>" appended), then its expander with (reason, stream, path) appended; the
+    error the user sees is "PATH: cannot read shard (reason)"."""
+    path = err.args[-1] if len(err.args) >= 3 and isinstance(err.args[-1], str) else None
+    reason = str(err.args[0]) if err.args else str(err)
+    reason = reason.partition(" @ <")[0]
+    if path is None:
+        raise _ShardFault(reason) from err
+    raise DataError(f"{path}: cannot read shard ({reason})") from err
 
 
 class _RankStream(IterableDataset):
@@ -234,10 +246,13 @@ class _RankStream(IterableDataset):
             rng = random.Random(((self.seed * 1009 + epoch) * 1013 + self.rank) * 1019 + worker)
             yield from wds.filters._shuffle(self.shards.samples(mine), self.buffer, min(self.buffer, 100), rng)
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor] | Failed]:
         samples = self._samples()
-        while True:
-            yield collate(list(itertools.islice(samples, self.batch)))
+        try:
+            while True:
+                yield collate(list(itertools.islice(samples, self.batch)))
+        except MaskfuseError as err:  # a bad shard: the error goes back whole, as a batch
+            yield Failed(err)
 
 
 def read_index(folder: Path) -> dict:

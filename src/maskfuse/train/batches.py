@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from maskfuse.config import Config
 from maskfuse.data.shards import ShardStream
-from maskfuse.errors import ConfigError, MaskfuseError
+from maskfuse.errors import ConfigError, Failed, MaskfuseError
 from maskfuse.train.distributed import World, rows_per_rank, shard
 
 
@@ -58,14 +58,6 @@ class StepRows(Sampler):
     def __iter__(self) -> Iterator[torch.Tensor]:
         for step in range(self.start, self.stop):
             yield shard(self.order.indices(step), self.world)
-
-
-@dataclass
-class Failed:
-    """A batch a worker could not read: its error travels back as it was raised, so the
-    user sees the one message that names the file, not the worker's traceback."""
-
-    error: MaskfuseError
 
 
 class ByIndex(Dataset):
