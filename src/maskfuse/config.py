@@ -47,7 +47,7 @@ class DataConfig:
     on_error: Literal["raise", "skip"] = "raise"  # a bad row or file: stop with its name, or skip and count it
     image_size: int | None = None  # resize every image to this square size (image-folder)
     channels: int | None = None  # expected channel count; None accepts what the data has
-    split_column: str | None = None  # tables and text: a column of train / test (or val) markers that
+    split_column: str | None = None  # tables, text, manifests: a column of train / test (or val) markers that
     # gives the split (any case); without one, a seeded split of data.test_fraction
     test_fraction: float = 0.2  # held-out share for sets that bring no split of their own
     split_seed: int = 0  # seed of that split; fixed so every run evaluates on the same rows

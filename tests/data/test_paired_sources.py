@@ -181,3 +181,18 @@ def test_paired_text_is_read_through_the_runs_own_tokenizers(tmp_path):
     ids = reread.test.parts["text"]
     assert int(ids.max()) < bpe.get_vocab_size() and not torch.equal(ids, run.test.parts["text"])
     assert torch.equal(load_data(av, run.spec).test.parts["text"], run.test.parts["text"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_manifest_split_column_gives_the_split(tmp_path, suffix):
+    rows = media(tmp_path)
+    for i, r in enumerate(rows):
+        r["part"] = "Test" if i in (2, 7) else "val" if i == 5 else "train"
+    s = load_manifest(write_manifest(tmp_path, rows, suffix), "data.split_column=part")
+    assert (len(s.train), len(s.test)) == (7, 3)  # val rows are held out with the test rows
+    assert sorted(s.test.labels.tolist()) == sorted(rows[i]["label"] for i in (2, 5, 7))
+    rows[4]["part"] = "holdout"
+    with pytest.raises(DataError, match=r"row \d+, column 'part': split marker 'holdout'; expected train, test or val"):
+        load_manifest(write_manifest(tmp_path, rows, suffix), "data.split_column=part")
+    with pytest.raises(DataError, match=r"no column 'nope' \(data.split_column\)"):
+        load_manifest(write_manifest(tmp_path, rows, ".csv"), "data.split_column=nope")

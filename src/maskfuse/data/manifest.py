@@ -23,14 +23,14 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import DataSpec, Splits, given_split, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
 from maskfuse.data.readers import SIZE_SAMPLE, image_format
 from maskfuse.data.text import TextIds, build_vocabulary, column_vocab, vocabulary_meta
 from maskfuse.data.text_docs import DocCells, TableDocs, doc_chunks
-from maskfuse.data.timeseries import encode_labels
+from maskfuse.data.timeseries import encode_labels, marker_codes
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -104,7 +104,7 @@ def load_manifest(cfg: DataConfig) -> Splits:
     """Paired multimodal rows from a CSV / JSONL / Parquet manifest (data.modalities)."""
     path = source_path(cfg.path, "paired-data manifest (.csv, .jsonl, .parquet)", "manifest", folder=False)
     kinds = declared(cfg, path)
-    m = read_manifest(path, kinds, cfg.label_column, cfg.allow_outside)
+    m = read_manifest(path, kinds, cfg.label_column, cfg.allow_outside, cfg.split_column)
     if len(m) < 2:
         raise DataError(f"{path}: a manifest needs at least 2 rows, has {len(m)}")
     empty = np.flatnonzero(~m.present.any(1))
@@ -114,7 +114,12 @@ def load_manifest(cfg: DataConfig) -> Splits:
         if not len(m.rows_with(c)):
             raise DataError(f"{path}, column '{c}': every cell is empty")
     y, names = (None, ()) if m.labels is None else encode_labels(m.labels, str(path))
-    tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed, str(path))
+    if m.marks is None:
+        tr, te = split_indices(len(m), y, cfg.test_fraction, cfg.split_seed, str(path))
+    else:  # the manifest's own split column
+        codes, distinct = marker_codes(m.marks)
+        column = f"{path}, column '{cfg.split_column}'"
+        tr, te = given_split(codes, distinct, column, lambda row: m.where(row, cfg.split_column))
     parts, specs, notes = {}, {}, []
     for c, kind in kinds.items():
         if kind == "text":

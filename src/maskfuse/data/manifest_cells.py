@@ -38,6 +38,7 @@ class Manifest:
         present: [N, M] bool, column j for the j-th declared column.
         channels: Series column -> the leading shape every series of it has.
         labels: The label column's cells, or None when the manifest has no such column.
+        marks: The split column's cells (train / test / val), or None without one.
     """
 
     path: Path
@@ -46,6 +47,7 @@ class Manifest:
     present: np.ndarray
     channels: dict[str, tuple[int, ...]]
     labels: list | None
+    marks: list | None = None
 
     def __len__(self) -> int:
         return len(self.present)
@@ -143,10 +145,12 @@ def _table_chunks(table: TableFile, names: list[str]) -> Iterator[dict[str, list
         yield {n: chunk[n].cells for n in names}
 
 
-def read_manifest(path: Path, kinds: dict[str, str], label: str | None, outside: bool = False) -> Manifest:
+def read_manifest(
+    path: Path, kinds: dict[str, str], label: str | None, outside: bool = False, split: str | None = None
+) -> Manifest:
     """One pass over the manifest at `path`: its declared columns (`kinds`: column ->
-    image / audio / text / timeseries) checked and stored, and the cells of `label`.
-    File paths must stay inside the manifest's folder unless `outside`."""
+    image / audio / text / timeseries) checked and stored, and the cells of `label` and of
+    `split`. File paths must stay inside the manifest's folder unless `outside`."""
     jsonl = path.suffix.lower() == ".jsonl"
     seen: dict[str, None] = {}
     if not jsonl:
@@ -155,11 +159,13 @@ def read_manifest(path: Path, kinds: dict[str, str], label: str | None, outside:
         for column in kinds:
             _known(path, column, seen)
     wanted = label is not None and (jsonl or label in seen)  # JSONL: any row may hold it
-    names = list(dict.fromkeys([*kinds, *([label] if wanted else [])]))
+    if split is not None and not jsonl:
+        _known(path, split, seen, "data.split_column")
+    names = list(dict.fromkeys([*kinds, *([label] if wanted else []), *([split] if split else [])]))
     chunks = _jsonl_chunks(path, names, seen) if jsonl else _table_chunks(table, names)
     first_row, root = 1 if jsonl else table.first_row, str(path.parent.resolve())
     sinks = {c: SpanSink(".cells") for c in kinds}
-    present, labels, channels, n = array("b"), [], {c: {} for c in kinds}, 0
+    present, labels, marks, channels, n = array("b"), [], [], {c: {} for c in kinds}, 0
     for chunk in chunks:
         for i in range(len(chunk[names[0]])):
             for c, kind in kinds.items():
@@ -169,20 +175,23 @@ def read_manifest(path: Path, kinds: dict[str, str], label: str | None, outside:
                 sinks[c].add(_cell_bytes(kind, cell, where, root, channels[c], outside) if there else b"")
                 present.append(there)
         labels.extend(chunk[label] if wanted else ())
+        marks.extend(chunk[split] if split else ())
         n += len(chunk[names[0]])
     for column in kinds:
         _known(path, column, seen)
+    if split is not None:
+        _known(path, split, seen, "data.split_column")
     flags = np.frombuffer(present, np.int8).astype(bool).reshape(n, len(kinds))
     shapes = {c: found["shape"][0] for c, found in channels.items() if found}
     stores = {c: sink.finish() for c, sink in sinks.items()}
-    return Manifest(path, first_row, stores, flags, shapes, labels if wanted and label in seen else None)
+    labels = labels if wanted and label in seen else None
+    return Manifest(path, first_row, stores, flags, shapes, labels, marks if split else None)
 
 
-def _known(path: Path, column: str, seen: dict[str, None]) -> None:
+def _known(path: Path, column: str, seen: dict[str, None], what: str = "") -> None:
     if column not in seen:
-        raise DataError(
-            f"{path}: no column '{column}' (modality {column} (data.modalities)); columns: {', '.join(seen)}"
-        )
+        what = what or f"modality {column} (data.modalities)"
+        raise DataError(f"{path}: no column '{column}' ({what}); columns: {', '.join(seen)}")
 
 
 @dataclass

@@ -29,7 +29,7 @@ from maskfuse.data.base import DataSpec, Splits, given_split, source_path, split
 from maskfuse.data.columns import TableFile
 from maskfuse.data.ondemand import LazyRows, fits
 from maskfuse.data.text_docs import DocCells, LineDocs, TableDocs, doc_chunks, index_lines, table_documents
-from maskfuse.data.timeseries import encode_labels
+from maskfuse.data.timeseries import encode_labels, marker_codes
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -182,9 +182,7 @@ def text_splits(
     if labels is not None:
         y_all, names = encode_labels(np.asarray([labels[i] for i in rows], dtype=object), source)
     if marks is not None:
-        kept = [marks[i] for i in rows]
-        distinct = list(dict.fromkeys("" if m is None else str(m) for m in kept))
-        codes = np.asarray([distinct.index("" if m is None else str(m)) for m in kept], dtype=np.int64)
+        codes, distinct = marker_codes([marks[i] for i in rows])
         where = f"{source}, data.split_column={cfg.split_column}"
         tr, te = given_split(codes, distinct, where, lambda k: docs.where(rows[k]))
     else:

@@ -148,6 +148,15 @@ def own_or_fixed_split(x, y, test, cfg: DataConfig, source: str, class_names=(),
     return series_rows(split, (int(x.shape[1]), int(x.shape[-1])), cfg, source, list(notes), class_names)
 
 
+def marker_codes(cells: list) -> tuple[np.ndarray, list[str]]:
+    """Each split-marker cell's index into the distinct cells (None as ""), and those
+    cells: what base.given_split reads."""
+    words = ["" if c is None else str(c) for c in cells]
+    distinct = list(dict.fromkeys(words))
+    index = {w: k for k, w in enumerate(distinct)}
+    return np.fromiter((index[w] for w in words), np.int64, len(words)), distinct
+
+
 def encode_labels(raw: np.ndarray, where: str, order: tuple[str, ...] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
     """Label cells -> class ids, with the class names (given order, else sorted)."""
     texts = []
