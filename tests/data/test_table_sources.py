@@ -14,6 +14,7 @@ from maskfuse.data.arrays import ArrayRows, MappedArray
 from maskfuse.data.base import split_indices
 from maskfuse.errors import DataError
 from tests.conftest import pretrain_on_demand
+from tests.data.test_table_encoding import python_reader
 
 
 def cfg_for(path, *extra):
@@ -82,14 +83,21 @@ def test_missing_label_column_and_unseen_category(tmp_path):
     assert len(s.train) + len(s.test) == 177 and "skipped 1 test rows" in s.notes[0]
 
 
-def test_one_junk_cell_in_a_column_of_numbers_is_the_cell_named(tmp_path):
+@pytest.mark.parametrize("reader", ["arrow", "python"])
+def test_one_junk_cell_in_a_column_of_numbers_is_the_cell_named(tmp_path, monkeypatch, reader):
     """The junk cell makes the column categorical; the error names it, not an innocent
-    test row whose number training never saw as a category."""
+    test row whose number training never saw as a category, nor a missing cell before it
+    (the csv-module reader keeps "NA" as text)."""
+    if reader == "python":
+        python_reader(monkeypatch)
     x, _ = wine_csv(tmp_path / "wine.csv")
     text = (tmp_path / "wine.csv").read_text().splitlines()
     cells = text[40].split(",")
     cells[3] = "n/q"  # malic_acid of data row 39, a typo
     text[40] = ",".join(cells)
+    cells = text[20].split(",")
+    cells[3] = "NA"  # a missing cell before it is not the one to name
+    text[20] = ",".join(cells)
     (tmp_path / "junk.csv").write_text("\n".join(text) + "\n")
     with pytest.raises(DataError, match=r"junk.csv, row 41 holds 'n/q' in column 'malic_acid', not a number.*"
                                         r"data.numeric=\[malic_acid\]"):  # fmt: skip

@@ -10,6 +10,7 @@ kept, in memory or in a temporary file (`arrays.RowSink`), never the cells.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import numpy as np
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray, RowSink
 from maskfuse.data.base import given_split
-from maskfuse.data.columns import MISSING, ArrowCells, Columns, ListCells, TableFile, to_float
+from maskfuse.data.columns import ArrowCells, Columns, ListCells, TableFile, to_float
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 
@@ -52,19 +53,18 @@ def numbers_of(column: ListCells | ArrowCells, forced: bool, where: Callable[[in
     return numbers
 
 
-def _is_number(cell) -> bool:
-    try:
-        to_float(cell, str)
-    except DataError:
-        return False
-    return cell is not None and not (isinstance(cell, str) and cell.strip().lower() in MISSING)
-
-
 def _first_word(cells: list) -> tuple[int, bool]:
-    """(the index of the first cell that is not a number, whether any cell is one)."""
-    numbers = [_is_number(c) for c in cells]
-    words = [i for i, n in enumerate(numbers) if not n and cells[i] is not None and str(cells[i]).strip()]
-    return (words[0] if words else 0), any(numbers)
+    """(the index of the first cell that is neither a number nor missing, whether any
+    cell is a number)."""
+    first, numbers = None, False
+    for i, cell in enumerate(cells):
+        try:
+            value = to_float(cell, str)
+        except DataError:
+            first = i if first is None else first
+            continue
+        numbers = numbers or not math.isnan(value)
+    return first or 0, numbers
 
 
 def _codes(cells: list, codes: dict[str, int]) -> list[float]:
