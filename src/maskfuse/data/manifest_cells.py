@@ -85,7 +85,7 @@ def parse_series(cell, where: str) -> np.ndarray:
     return arr[None] if arr.ndim == 1 else arr
 
 
-def _cell_bytes(kind: str, cell, where: str, root: str, channels: dict, outside: bool = False) -> bytes:
+def _cell_bytes(kind: str, cell, where: str, root: Path, channels: dict, outside: bool = False) -> bytes:
     """What the store keeps of one present cell: a file's resolved path or the text as
     UTF-8, or a series' float32 values (its channel count checked against the first)."""
     if kind == "timeseries":
@@ -99,7 +99,7 @@ def _cell_bytes(kind: str, cell, where: str, root: str, channels: dict, outside:
         raise DataError(f"{where}: expected {what}, got {type(cell).__name__} {cell!r}")
     if kind == "text":
         return cell.encode("utf-8")
-    file = manifest_file(Path(root), cell, where, outside)
+    file = manifest_file(root, cell, where, outside)
     if not file.is_file():
         raise DataError(f"{where}: {kind} file {file} does not exist")
     return str(file).encode("utf-8")
@@ -163,7 +163,7 @@ def read_manifest(
         _known(path, split, seen, "data.split_column")
     names = list(dict.fromkeys([*kinds, *([label] if wanted else []), *([split] if split else [])]))
     chunks = _jsonl_chunks(path, names, seen) if jsonl else _table_chunks(table, names)
-    first_row, root = 1 if jsonl else table.first_row, str(path.parent.resolve())
+    first_row, root = 1 if jsonl else table.first_row, path.parent.resolve()
     sinks = {c: SpanSink(".cells") for c in kinds}
     present, labels, marks, channels, n = array("b"), [], [], {c: {} for c in kinds}, 0
     for chunk in chunks:
