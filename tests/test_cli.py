@@ -208,3 +208,54 @@ def test_files_the_system_refuses_are_one_line_naming_them(tmp_path, monkeypatch
     err = " ".join(capsys.readouterr().err.split())
     assert "model.safetensors: No space left on device" in err and "Traceback" not in err
     assert checkpoint.latest(tmp_path / "full") is None  # no half-written checkpoint passes for one
+
+
+def test_typos_get_the_closest_name(capsys):
+    assert main(["pretrain", "--recipe", "mae", "train.step=5"]) == 2
+    assert "unknown config key 'train.step' (did you mean 'train.steps'?)" in capsys.readouterr().err
+    assert main(["pretrain", "--recipe", "simclt"]) == 2
+    assert "unknown recipe 'simclt' (did you mean 'simclr'?)" in capsys.readouterr().err
+    assert main(["pretrain", "trian.steps=5"]) == 2
+    assert "(did you mean 'train'?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["pretrian"])
+    assert stop.value.code == 2
+    assert "unknown command 'pretrian' (did you mean 'pretrain'?)" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    import maskfuse
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"maskfuse {maskfuse.__version__}"
+
+
+def test_config_show_gives_value_type_and_meaning(capsys):
+    assert main(["config", "show", "train.steps"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "train.steps = 600  int"
+    assert lines[1].strip() == "optimizer steps of the whole schedule"
+    assert main(["config", "show", "mask", "--recipe", "simclr"]) == 0
+    text = capsys.readouterr().out
+    assert all(line.startswith(("mask.", "    ")) for line in text.splitlines())
+    assert main(["config", "show", "train.lr", "--recipe", "simclr"]) == 0
+    assert "train.lr = 0.001  float  (recipe; default 0.0015)" in capsys.readouterr().out
+    assert main(["config", "show", "train.lrr"]) == 2
+    assert "did you mean 'train.lr'?" in capsys.readouterr().err
+
+
+def test_help_loads_no_torch():
+    """`--help`, `recipes` and `config show` answer without importing torch (benchmarks/cli_startup.py
+    times them); a command that trains imports it itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from maskfuse.cli import main, parser; parser().format_help();"
+        "main(['recipes']); main(['config', 'show', 'train']);"
+        "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('maskfuse'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""maskfuse pretrain | evaluate | embed | recipes."""
+"""maskfuse pretrain | evaluate | embed | report | data | recipes | config."""
 
 from __future__ import annotations
 
@@ -14,25 +14,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from maskfuse import api
+import maskfuse
 from maskfuse.config import Config, resolve
-from maskfuse.data import data_overrides, in_chunks, load_data, resident
-from maskfuse.data.paired import part_splits
-from maskfuse.data.shards import write_shards
-from maskfuse.data.text import fit_ids
-from maskfuse.embed_files import EmbeddedRows, write_embeddings
-from maskfuse.errors import ConfigError, DataError, MaskfuseError
-from maskfuse.evaluate.suite import headline_rows, knn_note
+from maskfuse.config_docs import pick, settings
+from maskfuse.errors import ConfigError, DataError, MaskfuseError, did_you_mean
 from maskfuse.recipes import recipe_description, recipe_names
-from maskfuse.registry import EVALUATIONS
-from maskfuse.train import checkpoint
 
+# Only light modules load at start-up, so `--help`, `recipes` and `config show` answer at once;
+# each command imports torch and what it needs itself (benchmarks/cli_startup.py measures it).
 out = Console()
 err = Console(stderr=True)
 EMBED_CHUNK = 4096  # rows decoded and embedded at a time by `maskfuse embed`
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
+    from maskfuse import api
+    from maskfuse.data import data_overrides
+
     if args.resume:
         if args.recipe or args.data:
             raise ConfigError("--resume continues a run with its saved config; drop --recipe and --data")
@@ -50,6 +48,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def results_table(report: dict) -> Table:
+    from maskfuse.evaluate.suite import headline_rows
+
     title = f"{report['method']} on {report['data']} (step {report['step']}, test rows {report['test_rows']})"
     table = Table(title=escape(title))
     columns, rows = headline_rows(report)
@@ -97,6 +97,9 @@ def crossmodal_tables(cross: dict) -> list[Table]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from maskfuse import api
+    from maskfuse.evaluate.suite import knn_note
+
     protocols = tuple(p.strip() for p in args.protocols.split(",") if p.strip()) if args.protocols else None
     report = api.evaluate(args.run, protocols, args.compare)
     out.print(results_table(report))
@@ -117,6 +120,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from maskfuse import api
+    from maskfuse.data import data_overrides, in_chunks, load_data, resident
+    from maskfuse.data.paired import part_splits
+    from maskfuse.data.text import fit_ids
+    from maskfuse.embed_files import EmbeddedRows, write_embeddings
+
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
     # on demand, so each row keeps where it comes from; text through the run's own tokenizer
@@ -149,6 +158,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_data_shard(args: argparse.Namespace) -> int:
+    from maskfuse.data import data_overrides, load_data
+    from maskfuse.data.shards import write_shards
+
     cfg = resolve(overrides=args.overrides, data_settings=data_overrides(args.data))
     index = write_shards(load_data(cfg.data), Path(args.out), args.shard_size, cfg.data.split_seed)
     for name in ("train", "test"):
@@ -162,6 +174,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     path = build_report(args.run, projection=args.map)
     out.print(f"report: {path}")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Each key with its value (the recipe's under --recipe), its type and what it does."""
+    cfg = resolve(args.recipe) if args.recipe else Config()
+    chosen = pick(settings(cfg), args.key) if args.key else settings(cfg)
+    defaults = {s.key: s.default for s in settings()}
+    for s in chosen:
+        changed = s.default != defaults[s.key]
+        note = f"  [dim](recipe; default {escape(_yaml(defaults[s.key]))})[/dim]" if changed else ""
+        line = f"[bold]{escape(s.key)}[/bold] = {escape(_yaml(s.default))}  [dim]{escape(s.type)}[/dim]{note}"
+        out.print(line, highlight=False, soft_wrap=True)
+        if s.description:
+            text = textwrap.fill(s.description, max(out.width - 4, 40), initial_indent="    ", subsequent_indent="    ")
+            out.print(escape(text), highlight=False, soft_wrap=True)
     return 0
 
 
@@ -196,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="maskfuse", description=__doc__ and "Self-supervised pretraining for any modality."
     )
+    p.add_argument("--version", action="version", version=f"maskfuse {maskfuse.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     pre = sub.add_parser(
@@ -222,12 +251,13 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=200 model.size=tiny")
     pre.set_defaults(func=cmd_pretrain)
 
-    ev = sub.add_parser("evaluate", help="k-NN, linear probe, k-means, few-shot, diagnostics vs baselines")
-    ev.add_argument("run", help="run directory")
-    ev.add_argument(
-        "--protocols",
-        help=f"comma-separated, from: {', '.join(EVALUATIONS.names())}; default the run's eval.protocols",
+    ev = sub.add_parser(
+        "evaluate",
+        help="k-NN, linear probe, k-means, few-shot, diagnostics vs baselines",
+        formatter_class=_ProtocolsHelp,
     )
+    ev.add_argument("run", help="run directory")
+    ev.add_argument("--protocols", help="the protocols to run")  # listed by _ProtocolsHelp
     ev.add_argument("--compare", metavar="OTHER_RUN", help="also report linear CKA and mutual k-NN against this run")
     ev.set_defaults(func=cmd_evaluate)
 
@@ -256,11 +286,34 @@ def parser() -> argparse.ArgumentParser:
 
     rc = sub.add_parser("recipes", help="list the recipes")
     rc.set_defaults(func=cmd_recipes)
+
+    co = sub.add_parser("config", help="config tools: `config show` lists every key, its default and its meaning")
+    co_sub = co.add_subparsers(dest="config_command", required=True)
+    cs = co_sub.add_parser("show", help="each key with its default, its type and one line on what it does")
+    cs.add_argument("key", nargs="?", help="one key (train.steps) or a section (train); default all")
+    cs.add_argument("--recipe", help="show the values this recipe sets (bold where it differs from the default)")
+    cs.set_defaults(func=cmd_config_show)
     return p
+
+
+class _ProtocolsHelp(argparse.HelpFormatter):
+    """Lists the registered evaluation protocols, importing them only when the help is shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest != "protocols":
+            return action.help
+        import maskfuse.evaluate  # noqa: F401  (registers the protocols)
+        from maskfuse.registry import EVALUATIONS
+
+        return f"comma-separated, from: {', '.join(EVALUATIONS.names())}; default the run's eval.protocols"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
+    argv = sys.argv[1:] if argv is None else argv
+    commands = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:  # argparse itself suggests only from 3.14
+        p.error(f"unknown command '{argv[0]}'{did_you_mean(argv[0], commands)}; commands: {', '.join(commands)}")
     args, extra = p.parse_known_args(argv)
     # argparse binds a '*' positional once, so overrides given after an option arrive here
     if extra and (args.command not in ("pretrain", "data") or any(x.startswith("-") or "=" not in x for x in extra)):
@@ -277,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[bold red]error:[/bold red] {escape(where + (e.strerror or str(e)))}", highlight=False)
         return 1
     except KeyboardInterrupt:
+        from maskfuse.train import checkpoint
+
         run = getattr(args, "resume", None) or getattr(args, "out", None)
         done = checkpoint.latest(Path(run)) if run else None
         where = f"; checkpoint kept at {done}" if done else ""

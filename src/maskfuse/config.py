@@ -94,15 +94,15 @@ class ModelConfig:
     dim: int | None = None  # overrides the size's width
     depth: int | None = None  # overrides the size's depth
     heads: int | None = None  # overrides the size's head count
-    mlp_ratio: float = 4.0
+    mlp_ratio: float = 4.0  # hidden width of each block's MLP, as a multiple of dim
     cls_token: bool = False  # pooled embedding = cls token if True, else mean of tokens
 
 
 @dataclass
 class DecoderConfig:
-    dim: int = 64
-    depth: int = 2
-    heads: int = 4
+    dim: int = 64  # width of the reconstruction decoder (MAE-style methods)
+    depth: int = 2  # transformer blocks in the decoder
+    heads: int = 4  # attention heads in the decoder
 
 
 @dataclass
@@ -127,18 +127,18 @@ class MaskConfig:
 
 @dataclass
 class ReconstructionConfig:
-    loss: Literal["mse", "l1"] = "mse"
+    loss: Literal["mse", "l1"] = "mse"  # error on the masked tokens' targets
 
 
 @dataclass
 class ContrastiveConfig:
     loss: Literal["infonce", "dcl", "hard-negatives", "tau"] = "infonce"  # a registered contrastive objective
     views: int = 2  # augmented views per sample; > 2 gives multi-view InfoNCE
-    temperature: float = 0.2
+    temperature: float = 0.2  # softmax temperature of the contrastive objective
     hard_beta: float = 1.0  # hard-negatives: concentration on similar negatives (0 = InfoNCE)
     tau_rho: float = 0.1  # tau: robustness radius of the per-sample temperatures
-    proj_hidden: int = 256
-    proj_dim: int = 64
+    proj_hidden: int = 256  # hidden width of the projection head
+    proj_dim: int = 64  # width of the projected embedding the loss compares
     gather: bool = True  # gather embeddings across ranks (with gradients) for negatives
     queue_size: int = 4096  # moco: keys of earlier batches kept as negatives
     momentum: float = 0.99  # moco: EMA momentum of the key encoder
@@ -154,8 +154,8 @@ class TeacherConfig:
 
 @dataclass
 class AugmentConfig:
-    crop_scale: tuple[float, float] = (0.35, 1.0)
-    flip: bool = True
+    crop_scale: tuple[float, float] = (0.35, 1.0)  # image / audio: random-resized-crop area range, share of the input
+    flip: bool = True  # image: random horizontal flip
     brightness: float = 0.4  # image: pixels scaled by a factor in 1 +- brightness
     contrast: float = 0.4  # image: blended with the grey mean, factor in 1 +- contrast
     saturation: float = 0.4  # 3-channel images: blended with their grey copy, factor in 1 +- saturation
@@ -195,26 +195,26 @@ class MultimodalConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = 600
+    steps: int = 600  # optimizer steps of the whole schedule
     budget: str | float | None = None  # wall-clock budget of the run ("15m", "90s", "1h30m" or seconds):
     # replaces steps by the count that fits, timed on steps 10-30 (maskfuse/train/budget.py)
-    batch_size: int = 128
-    lr: float = 1.5e-3
+    batch_size: int = 128  # samples per step, summed over ranks
+    lr: float = 1.5e-3  # peak learning rate of AdamW, after warm-up
     min_lr_ratio: float = 0.01  # final lr = lr * min_lr_ratio
-    weight_decay: float = 0.05
-    betas: tuple[float, float] = (0.9, 0.95)
-    warmup_steps: int = 20
-    schedule: Literal["cosine", "wsd"] = "cosine"
+    weight_decay: float = 0.05  # AdamW weight decay (not on norms, biases, cls and mask tokens)
+    betas: tuple[float, float] = (0.9, 0.95)  # AdamW betas
+    warmup_steps: int = 20  # linear warm-up from 0 to lr
+    schedule: Literal["cosine", "wsd"] = "cosine"  # lr schedule after warm-up: cosine decay, or warmup-stable-decay
     decay_fraction: float = 0.2  # wsd: share of steps spent decaying at the end
-    grad_clip: float | None = 1.0
-    seed: int = 0
-    checkpoint_every: int = 200
+    grad_clip: float | None = 1.0  # clip the gradients' global norm to this (None: no clipping)
+    seed: int = 0  # seed of the weights, masks, views and batch order
+    checkpoint_every: int = 200  # steps between checkpoints (written atomically; the last step always)
     keep_checkpoints: int = 1  # how many recent checkpoints stay on disk
     stop_after: int | None = None  # stop cleanly after this step, keeping the schedule of `steps`
-    log_every: int = 10
+    log_every: int = 10  # steps between lines in metrics.jsonl
     monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
-    monitor_rows: int = 1000
-    progress: bool = True
+    monitor_rows: int = 1000  # held-out rows the online monitors embed
+    progress: bool = True  # a progress bar on a terminal, plain lines with an ETA otherwise
     tensorboard: bool = False  # also write scalars to run_dir/tensorboard (metrics.jsonl stays the truth)
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
@@ -230,22 +230,22 @@ class EvalConfig:
     protocols: tuple[str, ...] = ("knn", "linear", "kmeans", "fewshot", "diagnostics")  # also: logreg, finetune
     knn_k: int = 20  # the k the results table shows
     knn_grid: tuple[int, ...] = (1, 5, 10, 20, 50, 100)  # every k reported in eval.json
-    knn_temperature: float = 0.07
+    knn_temperature: float = 0.07  # weighted k-NN vote: exp(similarity / temperature)
     probe_weight_decays: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)  # L2 grid, best on validation
     probe_last_n: int = 4  # linear probe also tries the concatenated means of the last n blocks
-    kmeans_restarts: int = 3
-    fewshot_shots: tuple[int, ...] = (1, 5, 10)
-    fewshot_episodes: int = 20
-    finetune_epochs: int = 10
-    finetune_lr: float = 5e-4
+    kmeans_restarts: int = 3  # k-means runs, the best inertia is kept
+    fewshot_shots: tuple[int, ...] = (1, 5, 10)  # labelled rows per class in the few-shot episodes
+    fewshot_episodes: int = 20  # episodes averaged per shot count
+    finetune_epochs: int = 10  # finetune protocol: epochs over the training split
+    finetune_lr: float = 5e-4  # finetune protocol: learning rate
     diagnostics_rows: int = 2000  # rows used for alignment / uniformity
     baselines: bool = True  # also evaluate raw inputs and a random-init encoder
     zeroshot_prompt: str | None = None  # paired data with text: "{}" filled with each class name for
     # zero-shot prototypes (None: the data's held-out templates, e.g. digits-av's, else the bare name)
-    batch_size: int = 512
+    batch_size: int = 512  # rows embedded at a time
     stream_rows: int = 20000  # data read from disk on demand (shards, Hugging Face): training rows the
     # probes and k-NN use (the first ones); in-memory sets use every row
-    seed: int = 0
+    seed: int = 0  # seed of the probes, k-means and few-shot episodes
 
 
 @dataclass

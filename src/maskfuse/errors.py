@@ -1,5 +1,16 @@
 """Errors a user can act on. Each message names the file, row, field or key at fault."""
 
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, known: Iterable[str], prefix: str = "") -> str:
+    """" (did you mean 'train.steps'?)" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
 
 class MaskfuseError(Exception):
     """Base class for every error maskfuse raises on purpose; `exit_code` is what the

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from maskfuse.errors import ConfigError
+from maskfuse.errors import ConfigError, did_you_mean
 
 
 def plain(value: Any) -> Any:
@@ -89,7 +89,8 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'; known here: {', '.join(sorted(names))}")
+        hint = did_you_mean(unknown[0], names, prefix)
+        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'{hint}; known here: {', '.join(sorted(names))}")
     kwargs = {}
     for name, value in data.items():
         hint = hints[name]
@@ -105,7 +106,8 @@ def merge(base: dict[str, Any], update: dict[str, Any], prefix: str = "") -> dic
     out = dict(base)
     for key, value in update.items():
         if key not in out:
-            raise ConfigError(f"unknown config key '{prefix}{key}'; known here: {', '.join(sorted(out))}")
+            hint = did_you_mean(key, out, prefix)
+            raise ConfigError(f"unknown config key '{prefix}{key}'{hint}; known here: {', '.join(sorted(out))}")
         if isinstance(out[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{prefix}{key}: expected a mapping of settings, got {value!r}")

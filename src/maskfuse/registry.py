@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from maskfuse.errors import ConfigError
+from maskfuse.errors import ConfigError, did_you_mean
 
 T = TypeVar("T")
 
@@ -29,7 +29,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         if name not in self._items:
             known = ", ".join(sorted(self._items)) or "none"
-            raise ConfigError(f"unknown {self.kind} '{name}'; known: {known}")
+            raise ConfigError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; known: {known}")
         return self._items[name]
 
     def names(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from maskfuse.errors import ConfigError
+from maskfuse.errors import ConfigError, did_you_mean
 
 
 def recipe_names() -> list[str]:
@@ -26,7 +26,8 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
         where = str(path)
     else:
         if str(recipe) not in recipe_names():
-            raise ConfigError(f"unknown recipe '{recipe}'; known: {', '.join(recipe_names())}")
+            hint = did_you_mean(str(recipe), recipe_names())
+            raise ConfigError(f"unknown recipe '{recipe}'{hint}; known: {', '.join(recipe_names())}")
         text = (resources.files("maskfuse.recipes") / f"{recipe}.yaml").read_text()
         where = f"recipe {recipe}"
     try:
