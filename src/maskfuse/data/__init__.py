@@ -62,10 +62,21 @@ def _folder_source(folder: Path) -> str:
     holds audio files (at any depth), else 'image-folder'."""
     if (folder / shards.SPEC_FILE).is_file():
         return "webdataset"
-    from maskfuse.data.readers import AUDIO_SUFFIXES
+    import soundfile as sf
 
-    has_audio = any(p.suffix.lower() in AUDIO_SUFFIXES for p in folder.rglob("*"))
-    return "audio-folder" if has_audio else "image-folder"
+    from maskfuse.data.readers import AUDIO_SUFFIXES, UNDECODABLE_AUDIO
+
+    suffixes = {p.suffix.lower() for p in folder.rglob("*")}
+    if suffixes & AUDIO_SUFFIXES:
+        return "audio-folder"
+    if suffixes & UNDECODABLE_AUDIO:
+        found = ", ".join(sorted(suffixes & UNDECODABLE_AUDIO))
+        raise DataError(
+            f"{folder}: holds {found} audio, which this soundfile / libsndfile "
+            f"{sf.__libsndfile_version__} cannot decode; it reads {', '.join(sorted(AUDIO_SUFFIXES))}. "
+            "Convert the files first, e.g. ffmpeg -i clip.m4a clip.flac"
+        )
+    return "image-folder"
 
 
 def _npz_source(path: Path) -> str:

@@ -1,7 +1,7 @@
 """One image or audio file (or its encoded bytes) -> a float32 array.
 
-Images are read with Pillow, audio with soundfile (WAV, FLAC, OGG and the rest of
-libsndfile), mixed down to mono and resampled with scipy's polyphase resampler.
+Images are read with Pillow, audio with soundfile (WAV, FLAC, OGG, MP3 from libsndfile
+1.1, Opus from 1.0.29, and the rest of libsndfile), mixed down to mono and resampled with scipy's polyphase resampler.
 Every failure is a DataError that names the file (or the table cell) it came from.
 """
 
@@ -22,6 +22,12 @@ from maskfuse.errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
+if "MP3" in sf.available_formats():  # libsndfile 1.1 and later
+    AUDIO_SUFFIXES.add(".mp3")
+if "OPUS" in sf.available_subtypes("OGG"):
+    AUDIO_SUFFIXES.add(".opus")
+# audio libsndfile never decodes (AAC in MP4 containers, WMA): named in a clear refusal, not read as images
+UNDECODABLE_AUDIO = {".m4a", ".aac", ".wma", ".mp3", ".opus"} - AUDIO_SUFFIXES
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
