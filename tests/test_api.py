@@ -31,3 +31,19 @@ def test_evaluate_runs_and_random_init_is_the_starting_point(tmp_path):
         assert row["diagnostics"]["rankme"] >= 1.0
     assert rows["pretrained"]["linear"]["pooling"] in ("mean", "mean-last2", "grid", "grid-last2")
     assert (run / "eval.json").is_file()
+
+
+def test_api_names_load_lazily_and_evaluate_stays_the_function():
+    """`import maskfuse` loads no torch; the API loads on first use, and `maskfuse.evaluate` is the
+    function even when the package of that name was imported first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, maskfuse; assert 'torch' not in sys.modules;"
+        "import maskfuse.evaluate.knn; import maskfuse;"
+        "assert callable(maskfuse.evaluate) and callable(maskfuse.pretrain), maskfuse.evaluate;"
+        "assert maskfuse.load.__module__ == 'maskfuse.pretrained'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

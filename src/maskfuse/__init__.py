@@ -7,6 +7,8 @@ line's `--help` do not pay for torch until something needs it.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from maskfuse.errors import ConfigError, DataError, MaskfuseError, TrainingDiverged
@@ -29,6 +31,20 @@ __all__ = [
     "resolve",
     "resume",
 ]
+
+
+class _Package(types.ModuleType):
+    """`maskfuse.evaluate` is the API function, as it always was, though a package of that name
+    exists: the import system binds a subpackage onto its parent when it loads, and without this
+    the function would be shadowed whenever `maskfuse.evaluate` loaded before the API did."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FROM_API and isinstance(value, types.ModuleType):
+            return  # the subpackage stays reachable as sys.modules["maskfuse.evaluate"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
