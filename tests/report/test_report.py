@@ -1,5 +1,6 @@
 """The report: built from a real run, escaped, and checked in a real headless browser."""
 
+import base64
 import html
 import json
 import os
@@ -22,7 +23,7 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 HARNESS = """<!doctype html><html><body><pre id="result">pending</pre>
-<iframe id="f" src="report/report.html" width="1200" height="3000"></iframe>
+<iframe id="f" src="alone/report.html" width="1200" height="3000"></iframe>
 <script>
 const f = document.getElementById('f');
 f.onload = () => {
@@ -61,8 +62,9 @@ def test_report_files_and_escaping(report_run):
     run, page_path = report_run
     page = page_path.read_text()
     for name in ("curves", "pictures", "masks", "map", "spectrum"):
-        assert (run / "report" / f"{name}.png").stat().st_size > 1000
-        assert f'src="{name}.png"' in page
+        png = (run / "report" / f"{name}.png").read_bytes()
+        assert len(png) > 1000
+        assert f'src="data:image/png;base64,{base64.b64encode(png).decode()}"' in page  # the page carries it
     assert "<script>" not in page and "<img src=x" not in page
     assert html.escape(EVIL[0]) in page and html.escape(EVIL[1]) in page
     assert "http://" not in page and "https://" not in page  # opens offline: nothing to fetch
@@ -75,6 +77,8 @@ def test_report_in_a_real_browser(report_run, tmp_path):
             pytest.fail("chromium missing on CI: .ci/run must apt-get install chromium")
         pytest.skip("chromium not installed")
     run, page_path = report_run
+    (run / "alone").mkdir()
+    shutil.copy(page_path, run / "alone" / "report.html")  # copied without its PNGs, as a user mails it
     harness = run / "harness.html"
     harness.write_text(HARNESS)
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
@@ -86,7 +90,7 @@ def test_report_in_a_real_browser(report_run, tmp_path):
     found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     assert found and found.group(1) != "pending", dom[-2000:]
     seen = json.loads(html.unescape(found.group(1)))
-    assert len(seen["images"]) == 5 and all(i["ok"] for i in seen["images"]), seen["images"]
+    assert len(seen["images"]) == 5 and all(i["ok"] for i in seen["images"]), [i["src"][:40] for i in seen["images"]]
     assert seen["scripts"] == 0  # the <script> label stayed text
     assert EVIL[0] in seen["lead"] and EVIL[1] in seen["lead"]
     report = json.loads((run / "eval.json").read_text())
@@ -100,6 +104,32 @@ def test_report_in_a_real_browser(report_run, tmp_path):
         capture_output=True, timeout=120,
     )  # fmt: skip
     assert shot.stat().st_size > 20000  # a rendered page, not a blank one
+
+
+def test_environment_is_the_training_machines_not_the_reporting_one(report_run):
+    from maskfuse.report.build import environment
+    from maskfuse.train.environment import read_sessions
+
+    run, page_path = report_run
+    sessions = read_sessions(run)
+    assert len(sessions) == 1 and sessions[0]["from_step"] == 0 and sessions[0]["ranks"] == 1
+    page = page_path.read_text()
+    assert f"<td>torch threads</td><td>{sessions[0]['torch_threads']}</td>" in page
+    # a run trained on a GPU box and resumed on a laptop: the report shows both, as recorded
+    gpu = {**sessions[0], "device": "cuda: NVIDIA H100", "torch": "9.9.9"}
+    laptop = {**sessions[0], "from_step": 4, "device": "cpu: arm"}
+    (run / "environment.json").write_text(json.dumps([gpu, laptop]))
+    try:
+        env = environment(run, [], 8)
+    finally:
+        (run / "environment.json").write_text(json.dumps(sessions))
+    assert env["device"] == "cuda: NVIDIA H100" and env["torch"] == "9.9.9"
+    assert env["device (resumed at step 4)"] == "cpu: arm"
+    (run / "environment.json").write_text("{torn")
+    try:
+        assert environment(run, [], 8)["training machine"].startswith("not recorded")
+    finally:
+        (run / "environment.json").write_text(json.dumps(sessions))
 
 
 def _report(pre_knn, init_knn, raw_knn, pre_lin=0.9, init_lin=0.8, raw_lin=0.85):

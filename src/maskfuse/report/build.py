@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
-import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from maskfuse.registry import SAMPLERS
 from maskfuse.report import figures
 from maskfuse.report.html import render
 from maskfuse.train import checkpoint
+from maskfuse.train.environment import read_sessions
 from maskfuse.train.progress import read_records
 
 PROJECTIONS = ("pca", "tsne", "umap")
@@ -62,7 +62,8 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8, map_rows: int = 2000) -> Path:
-    """Write run_dir/report/report.html and its PNG figures; returns the HTML path."""
+    """Write run_dir/report/report.html, with its figures inside it as data URIs (the PNGs are
+    also kept beside it); returns the HTML path."""
     run_dir = Path(run_dir)
     if projection not in PROJECTIONS:
         raise ConfigError(f"--map {projection}: expected one of {', '.join(PROJECTIONS)}")
@@ -95,14 +96,19 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
         figs["spectrum"] = figures.spectra(spectra, out / "spectrum.png")
     page = render(
         report=report,
-        figures={k: p.name for k, p in figs.items()},
+        figures={k: data_uri(p) for k, p in figs.items()},
         config_yaml=yaml.safe_dump(cfg.to_dict(), sort_keys=False),
-        environment=environment(records, model.step),
+        environment=environment(run_dir, records, model.step),
         class_names=spec.class_names,
     )
     html_path = out / "report.html"
     checkpoint.write_text_atomic(html_path, page)
     return html_path
+
+
+def data_uri(png: Path) -> str:
+    """A PNG as a data: URI, so report.html shows its figures when copied alone."""
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def method_pictures(run_dir: Path, cfg, spec, splits, samples: int, out: Path) -> dict[str, Path]:
@@ -134,17 +140,22 @@ def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=No
     return rows
 
 
-def environment(records: list[dict[str, Any]], step: int) -> dict[str, str]:
-    from maskfuse import __version__
-
+def environment(run_dir: Path, records: list[dict[str, Any]], step: int) -> dict[str, str]:
+    """The machines that trained the run, as recorded at training time (one column of
+    facts per session: the first, then each resume), with its steps and wall time."""
+    sessions = read_sessions(run_dir)
     wall = records[-1].get("elapsed_s") if records else None
-    return {
-        "maskfuse": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "device": "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-        "torch threads": str(torch.get_num_threads()),
-        "steps": str(step),
-        "training wall time": f"{wall:.1f} s (this session; a resumed run counts from its resume)" if wall else "n/a",
-    }
+    env: dict[str, str] = {}
+    for i, s in enumerate(sessions):
+        head = "trained" if i == 0 else f"resumed at step {s.get('from_step', '?')}"
+        env[head] = str(s.get("started", "?"))
+        for key in ("maskfuse", "python", "torch", "platform", "device", "torch_threads", "ranks"):
+            if key in s:
+                env[f"{key.replace('_', ' ')}" + ("" if i == 0 else f" ({head})")] = str(s[key])
+    if not sessions:
+        env["training machine"] = "not recorded (the run predates environment.json)"
+    env["steps"] = str(step)
+    env["training wall time"] = (
+        f"{wall:.1f} s (the last session; a resumed run counts from its resume)" if wall else "n/a"
+    )
+    return env

@@ -1,4 +1,4 @@
-"""The report page: one self-contained HTML file beside its PNGs; every user string escaped."""
+"""The report page: one self-contained HTML file, figures inside it; every user string escaped."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from maskfuse.train.distributed import (
     wrap,
 )
 from maskfuse.train.divergence import DivergenceWatch
+from maskfuse.train.environment import record_session
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.progress import MetricsLog, TrainProgress
 from maskfuse.train.schedule import lr_factor
@@ -168,6 +169,8 @@ def run_steps(
             cfg.train.stop_after = None
     sizing = budget_sizing(cfg, resume, start, began)
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
+    if world.main:
+        record_session(run_dir, device, world.size, start)
     log = MetricsLog(
         run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
     )

@@ -31,7 +31,16 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.method}-{cfg.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-WRITTEN = ("config.yaml", "metrics.jsonl", "data_notes.json", "checkpoints", "eval.json", "report", "tensorboard")
+WRITTEN = (
+    "config.yaml",
+    "metrics.jsonl",
+    "data_notes.json",
+    "environment.json",
+    "checkpoints",
+    "eval.json",
+    "report",
+    "tensorboard",
+)
 RUN_FILES = frozenset({*WRITTEN, LOCK_FILE, *(f".{name}.tmp" for name in WRITTEN)})  # what a run folder may hold
 
 
