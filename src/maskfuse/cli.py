@@ -193,6 +193,13 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from maskfuse.report.compare import build_compare  # matplotlib loads only when a page is made
+
+    out.print(f"comparison: {build_compare(args.runs, args.out)}")
+    return 0
+
+
 def cmd_recipes(args: argparse.Namespace) -> int:
     table = Table(title="recipes (maskfuse pretrain --recipe NAME)")
     table.add_column("name")
@@ -274,6 +281,11 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("run", help="run directory (evaluated first if it has no eval.json)")
     rp.add_argument("--map", default="pca", choices=("pca", "tsne", "umap"), help="2-D projection of the embeddings")
     rp.set_defaults(func=cmd_report)
+
+    cp = sub.add_parser("compare", help="runs side by side: settings, evaluation, curves, CKA (one HTML page)")
+    cp.add_argument("runs", nargs="+", metavar="RUN", help="two or more run directories")
+    cp.add_argument("--out", default="compare.html", help="the page to write (default compare.html)")
+    cp.set_defaults(func=cmd_compare)
 
     da = sub.add_parser("data", help="data tools: `data shard` writes WebDataset tar shards from any source")
     da_sub = da.add_subparsers(dest="data_command", required=True)

@@ -70,12 +70,17 @@ def test_report_files_and_escaping(report_run):
     assert "http://" not in page and "https://" not in page  # opens offline: nothing to fetch
 
 
-def test_report_in_a_real_browser(report_run, tmp_path):
+def chromium_or_skip() -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("chromium missing on CI: .ci/run must apt-get install chromium")
         pytest.skip("chromium not installed")
+    return chromium
+
+
+def test_report_in_a_real_browser(report_run, tmp_path):
+    chromium = chromium_or_skip()
     run, page_path = report_run
     (run / "alone").mkdir()
     shutil.copy(page_path, run / "alone" / "report.html")  # copied without its PNGs, as a user mails it

@@ -91,3 +91,18 @@ def spectra(per_row: dict[str, list[float]], path: Path) -> Path:
     ax.set(title="embedding covariance spectrum", xlabel="component", ylabel="share of variance")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def overlaid_curves(per_run: dict[str, list[dict]], path: Path) -> Path:
+    """Loss and every online monitor against the step, one line per run, for comparing runs."""
+    keys = ["loss", *sorted({k for recs in per_run.values() for r in recs for k in r
+                             if k.startswith("monitor/") and k != "monitor/collapse"})]  # fmt: skip
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name, records in per_run.items():
+            pts = [(r["step"], r[key]) for r in records if key in r]
+            if pts:
+                ax.plot(*zip(*pts), label=name, marker="o" if key != "loss" else None, lw=1.2)
+        ax.set(title="training loss" if key == "loss" else f"online {key.split('/')[1]}", xlabel="step")
+    axes[0, 0].legend(fontsize=7)
+    return _save(fig, path)
