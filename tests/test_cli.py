@@ -181,7 +181,11 @@ def test_exit_codes_tell_a_usage_error_from_bad_data_and_a_diverged_run(tmp_path
 
     monkeypatch.setattr(MAE, "forward", poisoned)
     assert main(["pretrain", "--out", str(tmp_path / "b"), *SMALL]) == 4
-    assert "loss is nan at step 1" in capsys.readouterr().err
+    said = " ".join(capsys.readouterr().err.split())
+    assert "loss is nan at step 1" in said
+    # no checkpoint yet: the advice is to start again, not a --resume that would fail
+    assert "no checkpoint had been written yet. Start it again with a lower rate (train.lr=0.0005)" in said
+    assert "--resume" not in said
 
 
 def test_files_the_system_refuses_are_one_line_naming_them(tmp_path, monkeypatch, capsys):

@@ -249,11 +249,13 @@ def run_steps(
                     save(done)
     except TrainingDiverged as err:
         kept = checkpoint.latest(run_dir)
-        where = f"the last good checkpoint is kept at {kept}" if kept else "no checkpoint had been written yet"
-        raise TrainingDiverged(
-            f"{err}; stopped, and {where}. Try a lower train.lr: maskfuse pretrain --resume {run_dir} "
-            f"train.lr={cfg.train.lr / 3:.3g}"
-        ) from None
+        lower = f"train.lr={cfg.train.lr / 3:.3g}"
+        if kept:
+            advice = f"the last good checkpoint is kept at {kept}. Try a lower rate: maskfuse pretrain --resume "
+            advice += f"{run_dir} {lower}"
+        else:  # nothing to resume: the run starts again in the same folder
+            advice = f"no checkpoint had been written yet. Start it again with a lower rate ({lower})"
+        raise TrainingDiverged(f"{err}; stopped, and {advice}") from None
     except KeyboardInterrupt:
         if completed > start:
             save(completed)  # so a Ctrl-C loses no finished step; resume continues here
