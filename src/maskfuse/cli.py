@@ -200,6 +200,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from maskfuse.sweep import sweep
+
+    target = Path(args.out or f"runs/sweep-{args.recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
+    trials = sweep(args.recipe, args.data, args.settings, target, args.jobs, report=lambda s: out.print(escape(s)))
+    failed = [t.name for t in trials if t.status.startswith("failed")]
+    if failed:
+        names = escape(", ".join(failed))
+        err.print(f"[bold red]error:[/bold red] {len(failed)} of {len(trials)} runs failed: {names}")
+        return 1
+    return 0
+
+
 def cmd_recipes(args: argparse.Namespace) -> int:
     table = Table(title="recipes (maskfuse pretrain --recipe NAME)")
     table.add_column("name")
@@ -282,6 +297,19 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--map", default="pca", choices=("pca", "tsne", "umap"), help="2-D projection of the embeddings")
     rp.set_defaults(func=cmd_report)
 
+    sw = sub.add_parser(
+        "sweep",
+        help="a grid of runs (key=a,b,c key2=x,y), one folder each, then a compare page",
+        description="Run every combination of the settings given with several values; settings with one "
+        "value apply to all. Running the same sweep again skips finished runs and resumes interrupted ones.",
+    )
+    sw.add_argument("--recipe", default="mae", help="recipe name or YAML file; default mae")
+    sw.add_argument("--data", help="dataset name, folder or file, as for pretrain --data")
+    sw.add_argument("--out", help="the sweep's folder (default runs/sweep-<recipe>-<time>)")
+    sw.add_argument("--jobs", type=int, default=1, help="runs at a time; CPU threads are split between them")
+    sw.add_argument("settings", nargs="+", help="e.g. mask.ratio=0.6,0.75,0.9 train.lr=1e-3,3e-3 train.steps=300")
+    sw.set_defaults(func=cmd_sweep)
+
     cp = sub.add_parser("compare", help="runs side by side: settings, evaluation, curves, CKA (one HTML page)")
     cp.add_argument("runs", nargs="+", metavar="RUN", help="two or more run directories")
     cp.add_argument("--out", default="compare.html", help="the page to write (default compare.html)")
@@ -328,10 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown command '{argv[0]}'{did_you_mean(argv[0], commands)}; commands: {', '.join(commands)}")
     args, extra = p.parse_known_args(argv)
     # argparse binds a '*' positional once, so overrides given after an option arrive here
-    if extra and (args.command not in ("pretrain", "data") or any(x.startswith("-") or "=" not in x for x in extra)):
+    takes_settings = args.command in ("pretrain", "data", "sweep")
+    if extra and (not takes_settings or any(x.startswith("-") or "=" not in x for x in extra)):
         p.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
-        args.overrides = args.overrides + extra
+        if args.command == "sweep":
+            args.settings = args.settings + extra
+        else:
+            args.overrides = args.overrides + extra
     try:
         return args.func(args)
     except MaskfuseError as e:
