@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 
 def did_you_mean(word: str, known: Iterable[str], prefix: str = "") -> str:
-    """" (did you mean 'train.steps'?)" for the closest known name, or "" when none is close."""
+    """The hint ` (did you mean 'train.steps'?)` for the closest known name; "" when none is close."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
