@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from maskfuse.cli import main
 
@@ -263,3 +264,12 @@ def test_help_loads_no_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_log_names_the_trackers(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["pretrain", "--log", "jsonl,csv", "--out", str(run), *SMALL]) == 0
+    assert (run / "metrics.csv").read_text().startswith("step,key,value")
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["trackers"] == ["csv"]
+    assert main(["pretrain", "--log", "wandbb", "--out", str(tmp_path / "b"), *SMALL]) == 2
+    assert "unknown tracker 'wandbb' (did you mean 'wandb'?)" in capsys.readouterr().err

@@ -14,10 +14,12 @@ from maskfuse.pretrained import Pretrained, load
 from maskfuse.train import checkpoint
 from maskfuse.train.loop import fit
 from maskfuse.train.setup import default_run_dir
+from maskfuse.train.trackers import log_evaluation
 
 # Settings that may change when a run resumes; anything else would change its trajectory.
 RESUMABLE_KEYS = (
     "train.tensorboard",
+    "train.trackers",
     "train.progress",
     "train.threads",
     "train.device",
@@ -69,7 +71,11 @@ def evaluate(
     """Run the evaluation protocols (default: the run's eval.protocols) on the run and its
     baselines; `compare` adds linear CKA and mutual k-NN against another run. Also
     written to run_dir/eval.json."""
-    return evaluate_run(Path(run_dir), protocols, Path(compare) if compare else None)
+    report = evaluate_run(Path(run_dir), protocols, Path(compare) if compare else None)
+    saved, _ = checkpoint.read_config(checkpoint.latest(Path(run_dir)))  # the one evaluate_run scored
+    cfg = resolve(base=saved)
+    log_evaluation(Path(run_dir), cfg.train, cfg.to_dict(), report)  # to the run's trackers, if any
+    return report
 
 
 __all__ = ["Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume"]

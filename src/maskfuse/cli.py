@@ -37,7 +37,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         path = api.resume(args.resume, args.overrides)
     else:
         data = data_overrides(args.data) if args.data else None
-        logging = ["train.tensorboard=true"] if args.log == "tensorboard" else []
+        trackers = [t.strip() for t in args.log.split(",") if t.strip() not in ("", "jsonl")] if args.log else []
+        logging = [f"train.trackers=[{','.join(trackers)}]"] if trackers else []
         cfg = resolve(args.recipe or "mae", logging + args.overrides, data_settings=data)
         path = api.pretrain(cfg, args.out, force=args.force)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
@@ -266,9 +267,9 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint")
     pre.add_argument(
         "--log",
-        choices=("jsonl", "tensorboard"),
-        default="jsonl",
-        help="tensorboard: also write TensorBoard scalars (metrics.jsonl is always written)",
+        metavar="TRACKERS",
+        help="also log to these trackers, comma-separated: tensorboard, wandb, mlflow, csv "
+        "(metrics.jsonl is always written; each tracker installs from its extra, e.g. maskfuse[wandb])",
     )
     pre.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=200 model.size=tiny")
     pre.set_defaults(func=cmd_pretrain)

@@ -215,7 +215,9 @@ class TrainConfig:
     monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
     monitor_rows: int = 1000  # held-out rows the online monitors embed
     progress: bool = True  # a progress bar on a terminal, plain lines with an ETA otherwise
-    tensorboard: bool = False  # also write scalars to run_dir/tensorboard (metrics.jsonl stays the truth)
+    trackers: tuple[str, ...] = ()  # also log to: tensorboard, wandb, mlflow, csv (maskfuse/train/trackers.py);
+    # metrics.jsonl is always written and stays the truth
+    tensorboard: bool = False  # the same as tensorboard in train.trackers (kept for runs and recipes that set it)
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast (GPU; CPU fp32 by default)

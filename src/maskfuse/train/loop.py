@@ -48,6 +48,7 @@ from maskfuse.train.setup import (
     write_config,
 )
 from maskfuse.train.sharded import FullModel, FullOptimizer, gathered, shard_model
+from maskfuse.train.trackers import open_trackers, tracker_names
 from maskfuse.types import LossOutput
 
 
@@ -134,6 +135,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
         torch.set_num_threads(cfg.train.threads)
     if cfg.train.budget is not None:
         parse_budget(cfg.train.budget)  # a bad budget fails before the data is read
+    tracker_names(cfg.train)  # so does an unknown tracker or one whose package is missing
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
     notes = splits.notes + fit_batch(cfg, len(splits.train), world) + fit_patches(cfg, splits.spec)
@@ -171,9 +173,8 @@ def run_steps(
     stop = min(cfg.train.steps, cfg.train.stop_after or cfg.train.steps)
     if world.main:
         record_session(run_dir, device, world.size, start)
-    log = MetricsLog(
-        run_dir / "metrics.jsonl", resume_step=start, tensorboard=cfg.train.tensorboard, off=not world.main
-    )
+    trackers = open_trackers(tracker_names(cfg.train), run_dir, cfg.to_dict(), start) if world.main else []
+    log = MetricsLog(run_dir / "metrics.jsonl", resume_step=start, trackers=trackers, off=not world.main)
     watch = (world.main or fsdp) and cfg.train.monitor_every > 0  # sharded forwards need every rank
     rows = cfg.train.monitor_rows
     monitor = OnlineMonitor(primary_splits(resident(splits, rows, rows)), rows) if watch else None

@@ -17,12 +17,12 @@ class MetricsLog:
     """Append-only JSON lines, one per logged step; the source of truth for curves.
 
     On resume, lines past the resumed step are dropped so the file never holds a step
-    twice. With `tensorboard`, every numeric value is mirrored to run_dir/tensorboard.
+    twice. Every numeric value is mirrored to the `trackers` (train.trackers) the caller opened.
     """
 
-    def __init__(self, path: Path, resume_step: int = 0, tensorboard: bool = False, off: bool = False) -> None:
+    def __init__(self, path: Path, resume_step: int = 0, trackers: list | None = None, off: bool = False) -> None:
         self.path, self.off = path, off  # off: a non-main rank, which writes nothing
-        self._file, self._tb = None, None
+        self._file, self.trackers = None, trackers or []
         if off:
             return
         if path.exists():
@@ -32,24 +32,22 @@ class MetricsLog:
                 Console(stderr=True).print(f"note: {path}: {torn}; dropped", highlight=False)
             path.write_text("".join(ln + "\n" for ln in kept))
         self._file = open(path, "a")  # noqa: SIM115  (held open for the run; closed by close())
-        self._tb = _tensorboard_writer(path.parent / "tensorboard", resume_step) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
         if self.off:
             return
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
-        if self._tb is not None:
-            for key, value in record.items():
-                if key != "step" and isinstance(value, (int, float)):
-                    self._tb.add_scalar(key, float(value), record["step"])
+        scalars = {k: float(v) for k, v in record.items() if k != "step" and isinstance(v, (int, float))}
+        for tracker in self.trackers:
+            tracker.log(scalars, record["step"])
 
     def close(self) -> None:
         if self.off:
             return
         self._file.close()
-        if self._tb is not None:
-            self._tb.close()
+        for tracker in self.trackers:
+            tracker.close()
 
 
 def read_records(path: Path) -> tuple[list[dict[str, Any]], str]:
@@ -69,14 +67,6 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], str]:
             break
         records.append(record)
     return records, torn
-
-
-def _tensorboard_writer(folder: Path, resume_step: int):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as err:
-        raise ConfigError("train.tensorboard needs tensorboard: pip install 'maskfuse[tensorboard]'") from err
-    return SummaryWriter(str(folder), purge_step=resume_step or None)
 
 
 class TrainProgress:

@@ -40,6 +40,10 @@ WRITTEN = (
     "eval.json",
     "report",
     "tensorboard",
+    "trackers.json",  # the ids of the W&B / MLflow runs a resume continues
+    "metrics.csv",
+    "eval.csv",
+    "wandb",
 )
 RUN_FILES = frozenset({*WRITTEN, LOCK_FILE, *(f".{name}.tmp" for name in WRITTEN)})  # what a run folder may hold
 
