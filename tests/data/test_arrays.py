@@ -133,7 +133,7 @@ def test_cli_trains_shards_and_embeds_from_an_archive_on_demand(tmp_path, monkey
     order = {name: torch.as_tensor(shard_order(len(getattr(held, name)), 0)) for name in ("train", "test")}
     assert torch.equal(back.train.inputs, held.train.inputs[order["train"]])
     assert torch.equal(back.test.labels, held.test.labels[order["test"]])
-    monkeypatch.setattr(cli, "EMBED_CHUNK", 500)
+    monkeypatch.setattr(cli.commands, "EMBED_CHUNK", 500)
     assert main(["embed", str(run), "--data", str(archive), "--out", str(tmp_path / "e.npy")]) == 0
     expected = load(run).embed(torch.cat([held.train.inputs, held.test.inputs]))
     np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, rtol=1e-5, atol=1e-5)

@@ -113,7 +113,7 @@ def test_cli_trains_embeds_and_writes_shards_from_a_folder_on_demand(digit_folde
     back, lazy = resident(folder(out), 10**6), folder(digit_folder, "data.memory_mb=0")
     order = {name: torch.as_tensor(shard_order(len(getattr(lazy, name)), 0)) for name in ("train", "test")}
     assert torch.equal(back.train.inputs, lazy.train.decoded().inputs[order["train"]]) and back.spec == lazy.spec
-    monkeypatch.setattr(cli, "EMBED_CHUNK", 500)  # embed reads 500 rows at a time, never a whole split
+    monkeypatch.setattr(cli.commands, "EMBED_CHUNK", 500)  # embed reads 500 rows at a time, never a whole split
     for data, name in ((digit_folder, "folder"), (out, "shards")):
         assert main(["embed", str(run), "--data", str(data), "--out", str(tmp_path / f"{name}.npy")]) == 0
     from_folder, from_shards = np.load(tmp_path / "folder.npy"), np.load(tmp_path / "shards.npy")

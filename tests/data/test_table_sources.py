@@ -159,7 +159,7 @@ def test_cli_pretrains_evaluates_and_embeds_a_table_read_by_row(tmp_path, monkey
     run = tmp_path / "run"
     report = pretrain_on_demand(tmp_path / "digits.csv", run, "data.name=table")  # read by row (data.memory_mb=0)
     assert report["results"]["pretrained"]["knn"]["top1"] > 0.5
-    monkeypatch.setattr(cli, "EMBED_CHUNK", 500)
+    monkeypatch.setattr(cli.commands, "EMBED_CHUNK", 500)
     out = tmp_path / "e.npy"
     assert main(["embed", str(run), "--data", str(tmp_path / "digits.csv"), "--out", str(out)]) == 0
     held = load_data(DataConfig(name="table", path=str(tmp_path / "digits.csv")))
