@@ -66,16 +66,24 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
     assert "run directory does not exist" in capsys.readouterr().err
 
 
-def test_evaluate_protocol_choice_and_compare(tmp_path, capsys):
+def test_evaluate_protocol_choice_and_compare(tmp_path, capsys, monkeypatch):
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["pretrain", "--out", str(a), *SMALL]) == 0
     assert main(["pretrain", "--out", str(b), *SMALL, "train.seed=1"]) == 0
+    from maskfuse import progress
+
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)  # a line at every step, off a terminal
+    monkeypatch.setattr(progress, "SAY_AFTER_S", 0.0)
+    capsys.readouterr()
     assert main(["evaluate", str(a), "--protocols", "knn,finetune", "--compare", str(b)]) == 0
+    said = capsys.readouterr()
+    assert "evaluating: 1/9 (raw input features)" in said.err and "evaluating: done in" in said.err
+    assert "8/9 (knn on pretrained)" in said.err  # the last step is the "done" line
     report = json.loads((a / "eval.json").read_text())
     assert report["results"]["raw input"]["finetune"] == {"skipped": "needs an encoder"}
     assert 0.0 <= report["results"]["pretrained"]["finetune"]["top1"] <= 1.0
     assert 0.0 < report["comparison"]["linear_cka"] < 1.0
-    assert "linear CKA" in capsys.readouterr().out
+    assert "linear CKA" in said.out
     assert main(["evaluate", str(a), "--protocols", "knn,nope"]) == 2
     assert "unknown evaluation protocol 'nope'" in capsys.readouterr().err
 

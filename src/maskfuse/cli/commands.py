@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import textwrap
 from dataclasses import replace
@@ -21,6 +22,7 @@ from maskfuse.cli.tables import crossmodal_tables, results_table
 from maskfuse.config import Config, resolve
 from maskfuse.config_docs import pick, settings
 from maskfuse.errors import ConfigError, DataError
+from maskfuse.progress import progress
 from maskfuse.recipes import recipe_description, recipe_names
 
 out = Console()
@@ -99,10 +101,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
     names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[args.split]
     done = []
     for name in names:  # chunk by chunk: a split read on demand is never held whole
-        rows = EmbeddedRows(name)
-        for chunk, origins in in_chunks(getattr(splits, name), EMBED_CHUNK):
-            inputs = fit_ids(chunk.inputs, model.spec) if model.spec.modality == "text" else chunk.inputs
-            rows.add(model.embed(inputs, modality=args.modality, shared=args.shared), chunk.labels, origins)
+        rows, split = EmbeddedRows(name), getattr(splits, name)
+        with progress(f"embedding {len(split)} {name} rows", math.ceil(len(split) / EMBED_CHUNK)) as advance:
+            for chunk, origins in in_chunks(split, EMBED_CHUNK):
+                inputs = fit_ids(chunk.inputs, model.spec) if model.spec.modality == "text" else chunk.inputs
+                rows.add(model.embed(inputs, modality=args.modality, shared=args.shared), chunk.labels, origins)
+                advance()
         done.append(rows)
     target = write_embeddings(Path(args.out), done, splits.spec.class_names)
     total = sum(len(r.labels) for r in done)

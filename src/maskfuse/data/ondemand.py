@@ -27,6 +27,7 @@ from maskfuse.data.arrays import ArrayRows
 from maskfuse.data.base import ArrayDataset, input_stats
 from maskfuse.data.readers import pad_clip, read_audio, read_image, readable
 from maskfuse.errors import DataError
+from maskfuse.progress import progress
 
 STAT_ROWS = 2048  # training rows the input mean and std of on-demand data are estimated on
 CHUNK = 512  # rows decoded at a time when a split is read whole
@@ -162,8 +163,13 @@ class LazyRows:
     def decoded(self) -> ArrayDataset:
         """Every sample of the split decoded, in memory."""
         index = np.arange(len(self))
-        inputs = torch.cat([self.inputs(index[i : i + CHUNK]) for i in range(0, len(index), CHUNK)])
-        return ArrayDataset(inputs, self.labels, self.modality)
+        starts = range(0, len(index), CHUNK)
+        parts = []
+        with progress(f"decoding {len(index)} {self.modality} rows", len(starts)) as advance:
+            for i in starts:
+                parts.append(self.inputs(index[i : i + CHUNK]))
+                advance()
+        return ArrayDataset(torch.cat(parts), self.labels, self.modality)
 
 
 def fits(rows: int, shapes: list[tuple[int, ...]], memory_mb: float) -> bool:

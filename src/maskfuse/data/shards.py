@@ -39,6 +39,7 @@ from maskfuse.config import DataConfig
 from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path
 from maskfuse.data.paired import PairedDataset
 from maskfuse.errors import ConfigError, DataError, Failed, MaskfuseError
+from maskfuse.progress import progress
 from maskfuse.registry import DATASETS
 from maskfuse.train.checkpoint import write_text_atomic
 
@@ -90,10 +91,14 @@ def write_shards(splits: Splits, out: Path, shard_size: int, seed: int = 0) -> d
         ds = getattr(splits, name)
         # an integer mtime keeps every header plain ustar; webdataset's float time.time() made
         # tarfile add a pax header per entry, which doubled the reading cost
-        with wds.ShardWriter(str(out / f"{name}-%06d.tar"), maxcount=shard_size, verbose=0, encoder=False,
-                             mtime=stamp) as sink:  # fmt: skip
+        with (
+            wds.ShardWriter(str(out / f"{name}-%06d.tar"), maxcount=shard_size, verbose=0, encoder=False,
+                            mtime=stamp) as sink,
+            progress(f"writing {len(ds)} {name} rows", len(ds)) as advance,
+        ):  # fmt: skip
             for i, row in enumerate(_rows(ds, shard_order(len(ds), seed))):
                 sink.write({"__key__": f"{name}{i:09d}", **{f"{k}.npy": _npy(v) for k, v in row.items()}})
+                advance()
         index["rows"][name] = len(ds)
         index["shards"][name] = sorted(p.name for p in out.glob(f"{name}-*.tar"))
     write_text_atomic(out / SPEC_FILE, json.dumps(index, indent=1))  # last: marks the set complete

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +23,43 @@ from maskfuse.evaluate.crossmodal import crossmodal_results
 from maskfuse.evaluate.features import FeatureSet, backbone_feature_set, embed_dataset, raw_feature_set
 from maskfuse.evaluate.protocol import Protocol
 from maskfuse.pretrained import Pretrained, load
+from maskfuse.progress import progress
 from maskfuse.registry import EVALUATIONS
 from maskfuse.train import checkpoint
 
 
-def feature_sets(backbone: Backbone, init: Backbone | None, cfg: Config, splits: Splits) -> list[FeatureSet]:
+def _quiet(n: int = 1, what: str = "") -> None:
+    """Progress that goes nowhere, for callers that show none."""
+
+
+def feature_sets(
+    backbone: Backbone, init: Backbone | None, cfg: Config, splits: Splits, advance: Callable[..., None] = _quiet
+) -> list[FeatureSet]:
     """The pretrained encoder's features, and with an `init` (the random-init encoder) the
     two baselines: raw inputs and that encoder."""
     e = cfg.eval
     sets = []
     if init is not None:
         sets.append(raw_feature_set(splits, backbone.tokenizer.raw_features, e.batch_size))
+        advance(what="raw input features")
         sets.append(backbone_feature_set("random init", init, splits, e.batch_size, e.probe_last_n))
+        advance(what="random-init features")
     sets.append(backbone_feature_set("pretrained", backbone, splits, e.batch_size, e.probe_last_n))
+    advance(what="pretrained features")
     return sets
+
+
+def work(names: tuple[str, ...], baselines: bool) -> int:
+    """Progress steps of one modality's evaluation: each feature set, then each protocol on it."""
+    return (3 if baselines else 1) * (1 + len(names))
 
 
 def single_results(model: Pretrained, splits: Splits, names: tuple[str, ...]) -> dict[str, Any]:
     cfg = model.config
     init = build_method(cfg, model.spec).backbone if cfg.eval.baselines else None  # the weights training began from
-    return {fs.name: run_protocols(fs, names, cfg) for fs in feature_sets(model.backbone, init, cfg, splits)}
+    with progress("evaluating", work(names, init is not None)) as advance:
+        sets = feature_sets(model.backbone, init, cfg, splits, advance)
+        return {fs.name: run_protocols(fs, names, cfg, advance) for fs in sets}
 
 
 def paired_results(model: Pretrained, splits: Splits, names: tuple[str, ...]) -> tuple[dict, dict]:
@@ -49,26 +67,28 @@ def paired_results(model: Pretrained, splits: Splits, names: tuple[str, ...]) ->
     (retrieval, zero-shot, missing modalities) of the pretrained and random-init models."""
     cfg = model.config
     init = build_method(cfg, model.spec).backbone
-    results = {}
-    for m in model.spec.parts:
-        part = part_splits(splits, m)
-        base = init.part(m) if cfg.eval.baselines else None
-        for fs in feature_sets(model.backbone.part(m), base, cfg, part):
-            results[f"{fs.name} · {m}"] = run_protocols(fs, names, cfg)
-    e = cfg.eval
-    cross = {
-        row: crossmodal_results(bb, model.spec, splits.train, splits.test, e.zeroshot_prompt, e.batch_size)
-        for row, bb in (("random init", init), ("pretrained", model.backbone))
-    }
+    results, cross, e = {}, {}, cfg.eval
+    with progress("evaluating", len(model.spec.parts) * work(names, e.baselines) + 2) as advance:
+        for m in model.spec.parts:
+            part = part_splits(splits, m)
+            base = init.part(m) if e.baselines else None
+            for fs in feature_sets(model.backbone.part(m), base, cfg, part, advance):
+                results[f"{fs.name} · {m}"] = run_protocols(fs, names, cfg, advance)
+        for row, bb in (("random init", init), ("pretrained", model.backbone)):
+            cross[row] = crossmodal_results(bb, model.spec, splits.train, splits.test, e.zeroshot_prompt, e.batch_size)
+            advance(what=f"cross-modal, {row}")
     return results, cross
 
 
-def run_protocols(fs: FeatureSet, names: tuple[str, ...], cfg: Config) -> dict[str, dict[str, Any]]:
+def run_protocols(
+    fs: FeatureSet, names: tuple[str, ...], cfg: Config, advance: Callable[..., None] = _quiet
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         proto: Protocol = EVALUATIONS.get(name)
         reason = proto.applies(fs)
         out[name] = {"skipped": reason} if reason else proto.run(fs, cfg.eval)
+        advance(what=f"{name} on {fs.name}")
     return out
 
 

@@ -21,6 +21,7 @@ from maskfuse.errors import ConfigError
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.suite import evaluate_run
 from maskfuse.pretrained import load
+from maskfuse.progress import progress
 from maskfuse.registry import SAMPLERS
 from maskfuse.report import figures
 from maskfuse.report.html import render
@@ -75,25 +76,8 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     report = json.loads(eval_path.read_text()) if eval_path.exists() else evaluate_run(run_dir)
     splits = resident(load_data(cfg.data, spec), cfg.eval.stream_rows)
     records = read_metrics(run_dir)
-    figs: dict[str, Path] = {}
-    if records:
-        figs["curves"] = figures.curves(records, out / "curves.png")
-    if not spec.parts:  # multimodal runs: no per-method pictures yet; the map shows the first modality
-        figs.update(method_pictures(run_dir, cfg, spec, splits, samples, out))
-    backbone = model.backbone.part(next(iter(spec.parts))) if spec.parts else model.backbone
-    splits = primary_splits(splits)
-    shown = spread(splits.test, map_rows)
-    z = embed_dataset(backbone, shown).numpy()
-    labels = None if shown.labels is None else shown.labels.numpy()
-    title = f"{projection.upper()} of {len(z)} test embeddings"
-    figs["map"] = figures.embedding_map(project(z, projection), labels, spec.class_names, title, out / "map.png")
-    spectra = {
-        row: r["diagnostics"]["spectrum"]
-        for row, r in report["results"].items()
-        if "spectrum" in r.get("diagnostics", {})
-    }
-    if spectra:
-        figs["spectrum"] = figures.spectra(spectra, out / "spectrum.png")
+    with progress("drawing the report", 4) as advance:
+        figs = draw_figures(model, report, splits, records, projection, samples, map_rows, out, advance)
     page = render(
         report=report,
         figures={k: data_uri(p) for k, p in figs.items()},
@@ -104,6 +88,34 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     html_path = out / "report.html"
     checkpoint.write_text_atomic(html_path, page)
     return html_path
+
+
+def draw_figures(model, report, splits, records, projection, samples, map_rows, out: Path, advance) -> dict:
+    """The report's PNGs: curves, the method's pictures and masks, the embedding map, the spectrum."""
+    cfg, spec = model.config, model.spec
+    figs: dict[str, Path] = {}
+    if records:
+        figs["curves"] = figures.curves(records, out / "curves.png")
+    advance(what="curves")
+    if not spec.parts:  # multimodal runs: no per-method pictures yet; the map shows the first modality
+        figs.update(method_pictures(model.path, cfg, spec, splits, samples, out))
+    advance(what="pictures and masks")
+    backbone = model.backbone.part(next(iter(spec.parts))) if spec.parts else model.backbone
+    shown = spread(primary_splits(splits).test, map_rows)
+    z = embed_dataset(backbone, shown).numpy()
+    labels = None if shown.labels is None else shown.labels.numpy()
+    title = f"{projection.upper()} of {len(z)} test embeddings"
+    figs["map"] = figures.embedding_map(project(z, projection), labels, spec.class_names, title, out / "map.png")
+    advance(what="embedding map")
+    spectra = {
+        row: r["diagnostics"]["spectrum"]
+        for row, r in report["results"].items()
+        if "spectrum" in r.get("diagnostics", {})
+    }
+    if spectra:
+        figs["spectrum"] = figures.spectra(spectra, out / "spectrum.png")
+    advance(what="spectrum")
+    return figs
 
 
 def data_uri(png: Path) -> str:
