@@ -13,7 +13,8 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(__import__("sys").executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff not installed (pip install -e '.[dev]')")
-    result = subprocess.run([ruff, "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    checked = ["src", "tests", "benchmarks", "examples"]
+    result = subprocess.run([ruff, "check", *checked], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
