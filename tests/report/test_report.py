@@ -163,3 +163,21 @@ def test_knn_cap_is_said_in_the_page():
     assert knn_note(report) == ""
     report["results"]["pretrained"]["knn"].update(k=12, k_capped=True)
     assert "k = 12" in knn_note(report)
+
+
+def test_umap_without_its_package_names_the_extra(monkeypatch):
+    import builtins
+
+    from maskfuse.errors import ConfigError
+    from maskfuse.report.build import project
+
+    real = builtins.__import__
+
+    def no_umap(name, *args, **kwargs):
+        if name == "umap":
+            raise ImportError("No module named 'umap'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_umap)
+    with pytest.raises(ConfigError, match=r"--map umap needs umap-learn: pip install 'maskfuse\[umap\]'"):
+        project(np.zeros((4, 3)), "umap")

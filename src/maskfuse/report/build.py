@@ -46,7 +46,7 @@ def project(z: np.ndarray, how: str, seed: int = 0) -> np.ndarray:
         try:
             import umap
         except ImportError as err:
-            raise ConfigError("--map umap needs the umap-learn package: pip install umap-learn") from err
+            raise ConfigError("--map umap needs umap-learn: pip install 'maskfuse[umap]'") from err
         return umap.UMAP(n_components=2, random_state=seed).fit_transform(z)
     raise ConfigError(f"--map {how}: expected one of {', '.join(PROJECTIONS)}")
 
