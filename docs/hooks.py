@@ -28,14 +28,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _flat(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in data.items():
-        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return out
-
-
 def recipes() -> str:
+    from maskfuse.overrides import flatten
     from maskfuse.recipes import recipe_names
 
     rows = ["| recipe | what it does | modality | settings it sets |", "|---|---|---|---|"]
@@ -43,7 +37,7 @@ def recipes() -> str:
         data = yaml.safe_load((ROOT / "src/maskfuse/recipes" / f"{name}.yaml").read_text())
         description = data.pop("description", "")
         modality = data.pop("modality", None) or "any"
-        sets = ", ".join(f"`{k}={_value(v)}`" for k, v in _flat(data).items())
+        sets = ", ".join(f"`{k}={_value(v)}`" for k, v in flatten(data).items())
         rows.append(f"| `{name}` | {_cell(description)} | {modality} | {_cell(sets)} |")
     return "\n".join(rows)
 

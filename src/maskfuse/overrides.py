@@ -26,6 +26,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'train': {'lr': 0.1}} -> {'train.lr': 0.1}: nested settings by their dotted keys."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
 def _coerce(value: Any, hint: Any, key: str) -> Any:
     """Check `value` against the type hint `hint`, converting where it is lossless."""
     origin = typing.get_origin(hint)

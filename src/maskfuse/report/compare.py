@@ -22,6 +22,7 @@ from maskfuse.errors import ConfigError
 from maskfuse.evaluate.alignment import linear_cka, mutual_knn
 from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.suite import evaluate_run, headline_rows
+from maskfuse.overrides import flatten
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.report import figures
 from maskfuse.report.build import data_uri, read_metrics
@@ -46,19 +47,9 @@ def run_names(runs: list[Path]) -> list[str]:
     return [str(r) if names.count(r.name) > 1 else r.name for r in runs]
 
 
-def flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def config_diff(models: list[Pretrained]) -> dict[str, list[Any]]:
     """Dotted key -> each run's value, for the keys whose values differ (run_dir aside)."""
-    values = [flat(m.config.to_dict()) for m in models]
+    values = [flatten(m.config.to_dict()) for m in models]
     return {k: [v[k] for v in values] for k in values[0] if k != "run_dir" and len({repr(v[k]) for v in values}) > 1}
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maskfuse.errors import ConfigError
+from maskfuse.overrides import flatten
 from maskfuse.registry import EVALUATIONS, TRACKERS
 from maskfuse.train import checkpoint
 
@@ -160,7 +161,7 @@ class MLflow:
             found = self.client.get_experiment_by_name(name)
             experiment = found.experiment_id if found else self.client.create_experiment(name)
             run_id = self.client.create_run(experiment, run_name=run_dir.name).info.run_id
-            params = [Param(k, str(v)[:6000]) for k, v in _flat(config).items()]
+            params = [Param(k, str(v)[:6000]) for k, v in flatten(config).items()]
             for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
                 self.client.log_batch(run_id, params=params[i : i + 100])
             _keep_id(run_dir, "mlflow", run_id)
@@ -178,13 +179,6 @@ class MLflow:
 
     def close(self) -> None:
         self.client.set_terminated(self.run_id)
-
-
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return out
 
 
 def tracker_names(train_cfg) -> list[str]:
