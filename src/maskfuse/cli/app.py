@@ -31,7 +31,7 @@ from maskfuse.errors import MaskfuseError, did_you_mean
 
 def settings_help() -> str:
     """Every config key with its default, grouped by section, for `pretrain --help`."""
-    lines = ["settings (override as section.key=value; defaults shown):"]
+    lines = ["settings (override as section.key=value; defaults shown; what each does: maskfuse config show KEY):"]
     for section, values in Config().to_dict().items():
         if isinstance(values, dict):
             body = " ".join(f"{k}={_yaml(v)}" for k, v in values.items())
