@@ -120,6 +120,12 @@ def load_manifest(cfg: DataConfig) -> Splits:
         codes, distinct = marker_codes(m.marks)
         column = f"{path}, column '{cfg.split_column}'"
         tr, te = given_split(codes, distinct, column, lambda row: m.where(row, cfg.split_column))
+    for c in kinds:  # sizes, statistics and vocabularies are fitted on the training rows
+        if not len(np.intersect1d(tr, m.rows_with(c))):
+            raise DataError(
+                f"{path}, column '{c}': no training row has a cell in it, only held-out rows do; "
+                "each modality needs training rows (add rows, or change the split)"
+            )
     parts, specs, notes = {}, {}, []
     for c, kind in kinds.items():
         if kind == "text":
