@@ -198,7 +198,7 @@ def test_a_manifest_split_column_gives_the_split(tmp_path, suffix):
         load_manifest(write_manifest(tmp_path, rows, ".csv"), "data.split_column=nope")
     # found by fuzzing: a modality present only in held-out rows was an IndexError
     rows[4]["part"] = "train"
-    for i, r in enumerate(rows):
+    for r in rows:
         r["photo"] = r["photo"] if r["part"] != "train" else None
     with pytest.raises(DataError, match=r"column 'photo': no training row has a cell in it, only held-out rows do"):
         load_manifest(write_manifest(tmp_path, rows, suffix), "data.split_column=part")
