@@ -66,9 +66,9 @@ def ensure_venv() -> Path:
 def maskfuse_step(method: str, batch: int, device, precision: str):
     from maskfuse.build import build_method
     from maskfuse.config import resolve
-    from maskfuse.data.base import DataSpec
     from maskfuse.train.loop import train_step
     from maskfuse.train.optim import build_optimizer
+    from maskfuse.types import DataSpec
 
     cfg = resolve(method, [
         f"model.dim={ENC['dim']}", f"model.depth={ENC['depth']}", f"model.heads={ENC['heads']}",

@@ -9,7 +9,7 @@ import torch
 import maskfuse.build  # noqa: F401  (fills every registry)
 from maskfuse.build import build_method
 from maskfuse.config import DataConfig, MaskConfig
-from maskfuse.data import ArrayDataset, DataSpec, Splits, load_data
+from maskfuse.data import ArrayDataset, Splits, load_data
 from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
 from maskfuse.data.text import text_splits
@@ -17,6 +17,7 @@ from maskfuse.data.text_docs import table_documents
 from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
+from maskfuse.types import DataSpec
 from tests.conftest import small_config, teacher_run
 
 

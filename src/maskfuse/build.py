@@ -8,9 +8,9 @@ from torch import nn
 import maskfuse.masking  # noqa: F401  (registers samplers)
 import maskfuse.methods  # noqa: F401  (registers methods)
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS
+from maskfuse.types import DataSpec
 
 
 def build_method(cfg: Config, spec: DataSpec, seed: int | None = None) -> nn.Module:

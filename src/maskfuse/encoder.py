@@ -10,12 +10,11 @@ from torch import nn
 
 import maskfuse.modalities  # noqa: F401  (registers the tokenizers)
 from maskfuse.config import Config, ModelConfig
-from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.block import Transformer
 from maskfuse.nn.heads import SharedSpaceHead
 from maskfuse.registry import MODALITIES
-from maskfuse.types import EncoderOutput, Tokens
+from maskfuse.types import DataSpec, EncoderOutput, Tokens
 
 
 @dataclass(frozen=True)

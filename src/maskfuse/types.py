@@ -100,3 +100,55 @@ class LossOutput:
 
     loss: torch.Tensor
     logs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a tokenizer needs to know about the data, saved with every run.
+
+    Attributes:
+        modality: The batch key and tokenizer name, e.g. "image".
+        shape: Shape of one sample, e.g. (C, H, W).
+        mean: Per-channel mean of the training split, for input standardisation.
+        std: Per-channel std of the training split.
+        num_classes: Number of label classes, or None for unlabeled data.
+        class_names: Names of the classes, when known.
+        meta: What else a tokenizer needs, JSON-serialisable (tables: column names,
+            kinds, categories and scaling fitted on the training split).
+        parts: Paired multimodal data: the spec of each modality, by batch key (its
+            `modality` names the tokenizer); empty for single-modality data.
+    """
+
+    modality: str
+    shape: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    num_classes: int | None = None
+    class_names: tuple[str, ...] = ()
+    meta: dict = field(default_factory=dict)
+    parts: dict[str, DataSpec] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "modality": self.modality,
+            "shape": list(self.shape),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "num_classes": self.num_classes,
+            "class_names": list(self.class_names),
+            "meta": self.meta,
+            "parts": {k: v.to_dict() for k, v in self.parts.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataSpec:
+        return cls(
+            modality=d["modality"],
+            shape=tuple(d["shape"]),
+            mean=tuple(d["mean"]),
+            std=tuple(d["std"]),
+            num_classes=d.get("num_classes"),
+            class_names=tuple(d.get("class_names", ())),
+            meta=d.get("meta", {}),
+            parts={k: cls.from_dict(v) for k, v in d.get("parts", {}).items()},
+        )

@@ -13,12 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import EvalConfig
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits
+from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.data.paired import PairedDataset
 from maskfuse.evaluate.crossmodal import all_retrieval, missing_robustness, retrieval, support_prototypes, zero_shot
 from maskfuse.evaluate.features import FeatureSet
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.registry import EVALUATIONS
+from maskfuse.types import DataSpec
 
 TRAIN_Y = torch.tensor([0] * 40 + [1] * 30 + [2] * 30)  # sorted by class
 TEST_Y = torch.tensor([0, 1, 2] * 5 + [2] * 15)[torch.randperm(30, generator=torch.Generator().manual_seed(0))]

@@ -78,9 +78,10 @@ def test_rankme_known_values():
 
 def test_knn_headline_k_is_capped_by_the_smallest_class():
     from maskfuse.config import EvalConfig
-    from maskfuse.data.base import ArrayDataset, DataSpec, Splits
+    from maskfuse.data.base import ArrayDataset, Splits
     from maskfuse.evaluate.features import FeatureSet
     from maskfuse.evaluate.knn import evaluate_knn
+    from maskfuse.types import DataSpec
 
     # class 1 has 5 training rows: with k = 20 its 5 neighbours are outvoted by class 0's 15
     labels = torch.tensor([0] * 40 + [1] * 5)

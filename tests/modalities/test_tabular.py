@@ -5,9 +5,9 @@ import torch
 
 from maskfuse.config import AugmentConfig, ReconstructionConfig
 from maskfuse.data.augment import TableViews
-from maskfuse.data.base import DataSpec
 from maskfuse.modalities.tabular import FeatureTokenizer
 from maskfuse.objectives.feature_reconstruction import FeatureReconstruction
+from maskfuse.types import DataSpec
 
 META = {
     "encoding": {"columns": ["a", "color", "b"], "kinds": ["numeric", "categorical", "numeric"],

@@ -2,8 +2,8 @@ import torch
 
 from maskfuse.config import AugmentConfig, ReconstructionConfig
 from maskfuse.data.augment import TextViews
-from maskfuse.data.base import DataSpec
 from maskfuse.modalities.text import TextTokenizer
+from maskfuse.types import DataSpec
 
 META = {"vocab_size": 12, "pad_id": 0, "mask_id": 2}
 

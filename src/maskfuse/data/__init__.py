@@ -28,9 +28,10 @@ from maskfuse.data import (  # noqa: F401
     text,
     timeseries,
 )
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, cap, resident
+from maskfuse.data.base import ArrayDataset, Splits, cap, resident
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 __all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "in_chunks", "resident"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import Splits, source_path, split_indices
 from maskfuse.data.columns import TableFile
 from maskfuse.data.manifest_cells import manifest_file
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
@@ -22,6 +22,7 @@ from maskfuse.data.readers import AUDIO_SUFFIXES
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 
 def audio_splits(paths: list[Path], labels: list | None, cfg: DataConfig, source: str) -> Splits:

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from maskfuse.config import AugmentConfig
-from maskfuse.data.base import DataSpec
 from maskfuse.data.image_views import ImageViews
 from maskfuse.registry import Registry
+from maskfuse.types import DataSpec
 
 AUGMENTATIONS: Registry = Registry("augmentation")
 

@@ -20,11 +20,12 @@ from sklearn.datasets import load_digits
 
 from maskfuse.config import DataConfig
 from maskfuse.data.audio import load_fsdd
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, fixed_split
+from maskfuse.data.base import ArrayDataset, Splits, fixed_split
 from maskfuse.data.paired import PairedDataset, paired_spec
 from maskfuse.data.text import build_vocabulary, column_vocab, pad_ids, vocabulary_meta
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 TEMPLATES = ("{w}", "the number {w}", "a handwritten {w}", "digit {d}", "{w} spoken aloud", "the digit {w}")

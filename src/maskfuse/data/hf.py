@@ -21,12 +21,13 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import Splits, source_path, split_indices
 from maskfuse.data.ondemand import Decoder, LazyRows, TableCells, encoded, settle
 from maskfuse.data.readers import image_mode
 from maskfuse.data.timeseries import encode_labels
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 
 def _datasets():

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import Splits, source_path, split_indices
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
 from maskfuse.data.readers import IMAGE_SUFFIXES, image_format
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 SPLIT_NAMES = {"train": "train", "test": "test", "val": "test", "valid": "test", "validation": "test"}
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, given_split, source_path, split_indices
+from maskfuse.data.base import Splits, given_split, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
 from maskfuse.data.paired import PairedDataset, paired_spec
@@ -33,6 +33,7 @@ from maskfuse.data.text_docs import DocCells, TableDocs, doc_chunks
 from maskfuse.data.timeseries import encode_labels, marker_codes
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 KINDS = ("image", "audio", "text", "timeseries")
 

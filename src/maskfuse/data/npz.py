@@ -12,11 +12,12 @@ import torch
 from maskfuse.config import DataConfig
 from maskfuse.data import series_npz
 from maskfuse.data.arrays import ArrayRows, ImageValues, MappedArray, npz_arrays
-from maskfuse.data.base import DataSpec, Splits, class_count, source_path
+from maskfuse.data.base import Splits, class_count, source_path
 from maskfuse.data.npz_layout import layout
 from maskfuse.data.ondemand import settle
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 
 def _images(arr: MappedArray | np.ndarray, path: Path, key: str) -> tuple[int, ...]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits
+from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.data.ondemand import LazyRows
 from maskfuse.errors import DataError
+from maskfuse.types import DataSpec
 
 
 @dataclass

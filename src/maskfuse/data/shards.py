@@ -36,12 +36,13 @@ import webdataset as wds
 from torch.utils.data import IterableDataset, get_worker_info
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path
+from maskfuse.data.base import ArrayDataset, Splits, source_path
 from maskfuse.data.paired import PairedDataset
 from maskfuse.errors import ConfigError, DataError, Failed, MaskfuseError
 from maskfuse.progress import progress
 from maskfuse.registry import DATASETS
 from maskfuse.train.checkpoint import write_text_atomic
+from maskfuse.types import DataSpec
 
 SPEC_FILE = "spec.json"
 FORMAT = 1

@@ -20,11 +20,12 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import ArrayRows, as_float32
-from maskfuse.data.base import ArrayDataset, DataSpec, Splits, source_path, split_indices
+from maskfuse.data.base import ArrayDataset, Splits, source_path, split_indices
 from maskfuse.data.columns import Columns, TableFile
 from maskfuse.data.table_encoding import Table, encode_table, robust_scaling, training_categories
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 SCALING_ROWS = 1 << 18  # training rows the robust scaling of a table read by row is fitted on
 

@@ -25,13 +25,14 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import DataSpec, Splits, given_split, source_path, split_indices
+from maskfuse.data.base import Splits, given_split, source_path, split_indices
 from maskfuse.data.columns import TableFile
 from maskfuse.data.ondemand import LazyRows, fits
 from maskfuse.data.text_docs import DocCells, LineDocs, TableDocs, doc_chunks, index_lines, table_documents
 from maskfuse.data.timeseries import encode_labels, marker_codes
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]", "[CLS]", "[SEP]"]  # [PAD] is id 0
 TEXT_CAP = 512  # tokens per sequence when data.max_length is not set and documents are longer

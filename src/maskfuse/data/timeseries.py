@@ -16,11 +16,12 @@ import torch
 
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import ArrayRows, MappedArray
-from maskfuse.data.base import DataSpec, Splits, class_count, source_path, split_indices
+from maskfuse.data.base import Splits, class_count, source_path, split_indices
 from maskfuse.data.ondemand import settle
 from maskfuse.data.ucr import padded, read_ucr
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
+from maskfuse.types import DataSpec
 
 
 def check_series(x: np.ndarray, where: str, skip: bool, rows: np.ndarray | None = None) -> np.ndarray:

@@ -14,11 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from maskfuse.data.base import ArrayDataset, DataSpec
+from maskfuse.data.base import ArrayDataset
 from maskfuse.data.paired import PairedDataset
 from maskfuse.data.text import encode_with_spec
 from maskfuse.encoder import MultiBackbone
 from maskfuse.evaluate.features import embed_dataset
+from maskfuse.types import DataSpec
 
 
 @torch.no_grad()

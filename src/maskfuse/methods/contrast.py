@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import MultiBackbone
 from maskfuse.methods.paired import (
     Joint,
@@ -18,7 +17,7 @@ from maskfuse.methods.paired import (
     show_counts,
 )
 from maskfuse.registry import METHODS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("clip")

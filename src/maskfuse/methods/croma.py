@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import MultiBackbone, trunk_size
 from maskfuse.masking.ops import merge
 from maskfuse.methods.paired import (
@@ -22,7 +21,7 @@ from maskfuse.methods.paired import (
 )
 from maskfuse.nn.block import Transformer
 from maskfuse.registry import METHODS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("croma")

@@ -7,14 +7,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import Backbone, build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import fill_masked, plan_tokens
 from maskfuse.nn.ema import ema_copy, ema_update
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @torch.no_grad()

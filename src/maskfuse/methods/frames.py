@@ -6,13 +6,12 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.data.frames import centred, fourier_frame, morlet_frame, morlet_scales, rms_normalised
 from maskfuse.encoder import Backbone, Encoder, build_backbone, trunk_size
 from maskfuse.modalities.timeseries import SeriesTokenizer
 from maskfuse.nn.heads import projection_head
 from maskfuse.registry import METHODS, OBJECTIVES
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 DOMAINS = ("time", "fourier", "wavelet")
 

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.hardpatch import HardPatchSampler
 from maskfuse.masking.ops import gather
@@ -14,7 +13,7 @@ from maskfuse.methods.mae import encode_decode
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.objectives.loss_predictor import RelativeLossPrediction
 from maskfuse.registry import METHODS
-from maskfuse.types import LossOutput, MaskPlan, Tokens
+from maskfuse.types import DataSpec, LossOutput, MaskPlan, Tokens
 
 
 @METHODS.register("hpm")

@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import plan_tokens
@@ -16,7 +15,7 @@ from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.nn.ema import ema_copy, ema_update
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput, MaskPlan, Tokens
+from maskfuse.types import DataSpec, LossOutput, MaskPlan, Tokens
 
 
 @METHODS.register("ijepa")

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import MultiBackbone
 from maskfuse.errors import ConfigError
 from maskfuse.methods.paired import (
@@ -23,7 +22,7 @@ from maskfuse.methods.paired import (
     sum_losses,
 )
 from maskfuse.registry import METHODS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 class JointMasked(nn.Module):

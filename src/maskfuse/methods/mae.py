@@ -6,12 +6,11 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import gather, plan_tokens
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput, MaskPlan, Tokens
+from maskfuse.types import DataSpec, LossOutput, MaskPlan, Tokens
 
 
 def encode_decode(encoder: nn.Module, decoder: MaskedDecoder, tokens: Tokens, plan: MaskPlan) -> torch.Tensor:

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import gather, plan_tokens
@@ -14,7 +13,7 @@ from maskfuse.methods.data2vec import student_pictures
 from maskfuse.nn.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 class DynamicAlignment(nn.Module):

@@ -6,13 +6,12 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.methods.data2vec import regress_masked_features, student_pictures
 from maskfuse.nn.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("maskdistill")

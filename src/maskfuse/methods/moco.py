@@ -8,7 +8,6 @@ from torch import nn
 
 from maskfuse.config import Config
 from maskfuse.data.augment import AUGMENTATIONS
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.nn.ema import ema_copy, ema_update
@@ -16,7 +15,7 @@ from maskfuse.nn.heads import projection_head
 from maskfuse.objectives.queue_infonce import QueueInfoNCE
 from maskfuse.objectives.views import gather_with_grad
 from maskfuse.registry import METHODS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("moco")

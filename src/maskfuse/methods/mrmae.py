@@ -6,14 +6,13 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import gather, plan_tokens
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.nn.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("mrmae")

@@ -18,13 +18,12 @@ from torch import nn
 
 import maskfuse.masking  # noqa: F401  (registers the samplers)
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import MultiBackbone, masked_mean
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import gather, merge, plan_from_priority
 from maskfuse.nn.decoder import MaskedDecoder
 from maskfuse.registry import OBJECTIVES, SAMPLERS
-from maskfuse.types import EncoderOutput, LossOutput, MaskPlan, Tokens
+from maskfuse.types import DataSpec, EncoderOutput, LossOutput, MaskPlan, Tokens
 
 
 def presence(batch: dict[str, torch.Tensor], names: list[str]) -> dict[str, torch.Tensor]:

@@ -7,12 +7,11 @@ from torch import nn
 
 from maskfuse.config import Config
 from maskfuse.data.augment import AUGMENTATIONS
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.nn.heads import projection_head
 from maskfuse.registry import METHODS, OBJECTIVES
-from maskfuse.types import LossOutput
+from maskfuse.types import DataSpec, LossOutput
 
 
 @METHODS.register("simclr")

@@ -6,11 +6,10 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import fill_masked, plan_tokens
 from maskfuse.registry import METHODS, SAMPLERS
-from maskfuse.types import LossOutput, Tokens
+from maskfuse.types import DataSpec, LossOutput, Tokens
 
 
 @METHODS.register("simmim")

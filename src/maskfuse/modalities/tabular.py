@@ -6,12 +6,11 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config, ReconstructionConfig
-from maskfuse.data.base import DataSpec
 from maskfuse.errors import DataError
 from maskfuse.nn.pos import grid_coords, sincos
 from maskfuse.objectives.feature_reconstruction import FeatureReconstruction
 from maskfuse.registry import MODALITIES
-from maskfuse.types import LossOutput, Tokens
+from maskfuse.types import DataSpec, LossOutput, Tokens
 
 
 class FeatureTokenizer(nn.Module):

@@ -6,12 +6,11 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config, ReconstructionConfig
-from maskfuse.data.base import DataSpec
 from maskfuse.errors import DataError
 from maskfuse.nn.pos import grid_coords, sincos
 from maskfuse.nn.targets import VocabTarget
 from maskfuse.registry import MODALITIES
-from maskfuse.types import Tokens
+from maskfuse.types import DataSpec, Tokens
 
 
 class TextTokenizer(nn.Module):

@@ -8,12 +8,11 @@ import torch
 from torch import nn
 
 from maskfuse.config import Config, ReconstructionConfig
-from maskfuse.data.base import DataSpec
 from maskfuse.errors import ConfigError
 from maskfuse.nn.pos import grid_coords, sincos
 from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
-from maskfuse.types import Tokens
+from maskfuse.types import DataSpec, Tokens
 
 
 class SeriesTokenizer(nn.Module):

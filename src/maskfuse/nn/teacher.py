@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import Config
-from maskfuse.data.base import DataSpec
 from maskfuse.encoder import Backbone
 from maskfuse.errors import ConfigError
+from maskfuse.types import DataSpec
 
 
 class FrozenTeacher(nn.Module):

@@ -17,11 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from maskfuse.config import Config
-from maskfuse.data import DataSpec, Splits, load_data
+from maskfuse.data import Splits, load_data
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.image import auto_patch
 from maskfuse.train import checkpoint
 from maskfuse.train.distributed import World, text_from_main
+from maskfuse.types import DataSpec
 
 NOTES = Console(stderr=True)  # where the data notes of a run are printed
 LOCK_FILE = ".lock"  # held by the process writing a run
