@@ -133,8 +133,8 @@ def teacher_run(folder, cfg, spec):
     import torch
     from torch import nn
 
+    from maskfuse import checkpoint
     from maskfuse.encoder import build_backbone
-    from maskfuse.train import checkpoint
 
     torch.manual_seed(1)
     model = nn.ModuleDict({"backbone": build_backbone(cfg, spec)})

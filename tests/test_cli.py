@@ -107,7 +107,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from maskfuse.train import checkpoint
+    from maskfuse import checkpoint
 
     args = [*SMALL, "train.steps=600", "train.checkpoint_every=5"]
     run = tmp_path / "killed"
@@ -200,7 +200,7 @@ def test_exit_codes_tell_a_usage_error_from_bad_data_and_a_diverged_run(tmp_path
 def test_files_the_system_refuses_are_one_line_naming_them(tmp_path, monkeypatch, capsys):
     import errno
 
-    from maskfuse.train import checkpoint
+    from maskfuse import checkpoint
 
     (tmp_path / "afile").write_text("x")
     assert main(["pretrain", "--out", str(tmp_path / "afile" / "run"), *SMALL]) == 2

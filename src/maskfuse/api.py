@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import maskfuse.evaluate  # noqa: F401  (registers the protocols)
+from maskfuse import checkpoint
 from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.suite import evaluate_run
 from maskfuse.pretrained import Pretrained, load
-from maskfuse.train import checkpoint
 from maskfuse.train.loop import fit
 from maskfuse.train.setup import default_run_dir
 from maskfuse.train.trackers import log_evaluation

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maskfuse import checkpoint
 from maskfuse.config import Config, resolve
 from maskfuse.data.base import ArrayDataset
 from maskfuse.encoder import Backbone, MultiBackbone, build_backbone
 from maskfuse.errors import ConfigError, DataError
 from maskfuse.evaluate.features import embed_dataset
-from maskfuse.train import checkpoint
 from maskfuse.types import DataSpec
 
 

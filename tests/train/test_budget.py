@@ -5,8 +5,9 @@ import json
 import pytest
 import yaml
 
+from maskfuse import checkpoint
 from maskfuse.errors import ConfigError
-from maskfuse.train import budget, checkpoint
+from maskfuse.train import budget
 from maskfuse.train.budget import UNSIZED, BudgetSizing, parse_budget
 from maskfuse.train.loop import fit
 from tests.conftest import small_config

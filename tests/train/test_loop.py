@@ -5,9 +5,10 @@ import torch
 from safetensors.torch import load_file
 
 import maskfuse
+from maskfuse import checkpoint
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.methods.mae import MAE
-from maskfuse.train import checkpoint, loop, setup
+from maskfuse.train import loop, setup
 from maskfuse.train.distributed import World
 from tests.conftest import rotten_tomatoes, small_config
 

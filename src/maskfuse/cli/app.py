@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[bold red]error:[/bold red] {escape(where + (e.strerror or str(e)))}", highlight=False)
         return 1
     except KeyboardInterrupt:
-        from maskfuse.train import checkpoint
+        from maskfuse import checkpoint
 
         run = getattr(args, "resume", None) or getattr(args, "out", None)
         done = checkpoint.latest(Path(run)) if run else None

@@ -35,13 +35,13 @@ import torch
 import webdataset as wds
 from torch.utils.data import IterableDataset, get_worker_info
 
+from maskfuse.checkpoint import write_text_atomic
 from maskfuse.config import DataConfig
 from maskfuse.data.base import ArrayDataset, Splits, source_path
 from maskfuse.data.paired import PairedDataset
 from maskfuse.errors import ConfigError, DataError, Failed, MaskfuseError
 from maskfuse.progress import progress
 from maskfuse.registry import DATASETS
-from maskfuse.train.checkpoint import write_text_atomic
 from maskfuse.types import DataSpec
 
 SPEC_FILE = "spec.json"

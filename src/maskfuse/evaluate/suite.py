@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from maskfuse import checkpoint
 from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data, resident
@@ -25,7 +26,6 @@ from maskfuse.evaluate.protocol import Protocol
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.progress import progress
 from maskfuse.registry import EVALUATIONS
-from maskfuse.train import checkpoint
 
 
 def _quiet(n: int = 1, what: str = "") -> None:

@@ -13,6 +13,7 @@ import torch
 import yaml
 from rich.console import Console
 
+from maskfuse import checkpoint
 from maskfuse.build import build_method
 from maskfuse.data import load_data, resident
 from maskfuse.data.base import spread
@@ -25,7 +26,6 @@ from maskfuse.progress import progress
 from maskfuse.registry import SAMPLERS
 from maskfuse.report import figures
 from maskfuse.report.html import render
-from maskfuse.train import checkpoint
 from maskfuse.train.environment import read_sessions
 from maskfuse.train.progress import read_records
 

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from maskfuse import checkpoint
 from maskfuse.data import load_data, resident
 from maskfuse.data.base import spread
 from maskfuse.errors import ConfigError
@@ -27,7 +28,6 @@ from maskfuse.pretrained import Pretrained, load
 from maskfuse.report import figures
 from maskfuse.report.build import data_uri, read_metrics
 from maskfuse.report.html import STYLE
-from maskfuse.train import checkpoint
 
 SIMILARITY_ROWS = 2000  # held-out rows embedded by every run for CKA / mutual k-NN
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from maskfuse.train import checkpoint
+from maskfuse import checkpoint
 
 FILE = "environment.json"
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.distributed.tensor import DTensor
 
+from maskfuse import checkpoint
 from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.config_ranges import check_ranges
@@ -19,7 +20,7 @@ from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.nn.block import configure_blocks
-from maskfuse.train import budget, checkpoint
+from maskfuse.train import budget
 from maskfuse.train.batches import train_batches
 from maskfuse.train.budget import BudgetSizing, budget_sizing, parse_budget
 from maskfuse.train.distributed import (

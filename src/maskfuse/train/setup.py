@@ -16,11 +16,11 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from maskfuse import checkpoint
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.image import auto_patch
-from maskfuse.train import checkpoint
 from maskfuse.train.distributed import World, text_from_main
 from maskfuse.types import DataSpec
 

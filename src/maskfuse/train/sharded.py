@@ -7,7 +7,7 @@ root group, gathered for each training forward, and by `gathered` for code that 
 the backbone outside it (the online monitor).
 Checkpoints stay in the unsharded format: `FullModel` and `FullOptimizer` present the
 sharded model and optimizer with the `state_dict` / `load_state_dict` that
-`train.checkpoint` uses, gathering to and scattering from full tensors with
+`maskfuse.checkpoint` uses, gathering to and scattering from full tensors with
 `torch.distributed.checkpoint.state_dict`, so a sharded run resumes unsharded and the
 other way round, and `maskfuse.load` reads its weights like any other run's.
 """

@@ -21,10 +21,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from maskfuse import checkpoint
 from maskfuse.errors import ConfigError
 from maskfuse.overrides import flatten
 from maskfuse.registry import EVALUATIONS, TRACKERS
-from maskfuse.train import checkpoint
 
 IDS_FILE = "trackers.json"
 

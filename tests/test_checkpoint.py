@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+from maskfuse import checkpoint
 from maskfuse.errors import DataError
-from maskfuse.train import checkpoint
 
 
 def _model_and_opt():
