@@ -64,8 +64,8 @@ def ensure_venv() -> Path:
 
 
 def maskfuse_step(method: str, batch: int, device, precision: str):
-    from maskfuse.build import build_method
     from maskfuse.config import resolve
+    from maskfuse.methods.build import build_method
     from maskfuse.train.loop import train_step
     from maskfuse.train.optim import build_optimizer
     from maskfuse.types import DataSpec

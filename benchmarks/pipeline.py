@@ -30,10 +30,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from maskfuse.build import build_method
 from maskfuse.config import resolve
 from maskfuse.data import load_data
 from maskfuse.data.shards import write_shards
+from maskfuse.methods.build import build_method
 from maskfuse.train.batches import train_batches
 from maskfuse.train.distributed import World
 from maskfuse.train.loop import train_step

@@ -85,9 +85,9 @@ class Clock:
 
 
 def maskfuse_side(method: str, budget: float, marks: int):
-    from maskfuse.build import build_method
     from maskfuse.config import resolve
     from maskfuse.evaluate.features import pooling_variants
+    from maskfuse.methods.build import build_method
     from maskfuse.train.batches import BatchOrder
     from maskfuse.train.loop import train_step
     from maskfuse.train.optim import build_optimizer

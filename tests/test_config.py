@@ -1,6 +1,6 @@
 import pytest
 
-import maskfuse.build  # noqa: F401  (registers the methods)
+import maskfuse.methods.build  # noqa: F401  (registers the methods)
 from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.overrides import parse_override

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import maskfuse.build  # noqa: F401  (fills every registry)
-from maskfuse.build import build_method
+import maskfuse.methods.build  # noqa: F401  (fills every registry)
 from maskfuse.config import DataConfig, MaskConfig
 from maskfuse.data import ArrayDataset, Splits, load_data
 from maskfuse.data.columns import Columns
@@ -16,6 +15,7 @@ from maskfuse.data.text import text_splits
 from maskfuse.data.text_docs import table_documents
 from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
+from maskfuse.methods.build import build_method
 from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from maskfuse.types import DataSpec
 from tests.conftest import small_config, teacher_run

@@ -3,10 +3,10 @@
 import pytest
 
 import maskfuse
-from maskfuse.build import build_method
 from maskfuse.data import load_data
-from maskfuse.evaluate.features import embed_dataset
+from maskfuse.encoder import embed_dataset
 from maskfuse.evaluate.linear import linear_probe
+from maskfuse.methods.build import build_method
 from tests.conftest import require_fashion_mnist
 
 COMMON = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,9 @@ from maskfuse.nn.block import Transformer
 from maskfuse.nn.heads import SharedSpaceHead
 from maskfuse.registry import MODALITIES
 from maskfuse.types import DataSpec, EncoderOutput, Tokens
+
+if TYPE_CHECKING:
+    from maskfuse.data.base import ArrayDataset
 
 
 @dataclass(frozen=True)
@@ -176,3 +180,14 @@ def build_backbone(cfg: Config, spec: DataSpec) -> Backbone | MultiBackbone:
         return MultiBackbone(cfg, spec)
     tokenizer = MODALITIES.get(spec.modality)(cfg, spec, trunk_size(cfg.model).dim)
     return Backbone(tokenizer, Encoder(cfg.model))
+
+
+@torch.no_grad()
+def embed_dataset(backbone: nn.Module, data: ArrayDataset, batch_size: int = 512) -> torch.Tensor:
+    """Pooled embeddings [N, D] on the CPU, with the backbone in eval mode."""
+    device = next(backbone.parameters()).device
+    was_training = backbone.training
+    backbone.eval()
+    out = [backbone(data.inputs[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
+    backbone.train(was_training)
+    return torch.cat(out)

@@ -11,9 +11,8 @@ import torch
 from maskfuse import checkpoint
 from maskfuse.config import Config, resolve
 from maskfuse.data.base import ArrayDataset
-from maskfuse.encoder import Backbone, MultiBackbone, build_backbone
+from maskfuse.encoder import Backbone, MultiBackbone, build_backbone, embed_dataset
 from maskfuse.errors import ConfigError, DataError
-from maskfuse.evaluate.features import embed_dataset
 from maskfuse.types import DataSpec
 
 

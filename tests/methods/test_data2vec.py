@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from maskfuse.build import build_method
 from maskfuse.data import load_data
+from maskfuse.methods.build import build_method
 from maskfuse.methods.data2vec import teacher_targets
 from tests.conftest import small_config
 

@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 
 import maskfuse
-from maskfuse.build import build_method
 from maskfuse.data import load_data
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import gather
+from maskfuse.methods.build import build_method
 from tests.conftest import small_config, teacher_run
 
 

@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from maskfuse.build import build_method
 from maskfuse.data.frames import fourier_frame, morlet_frame
+from maskfuse.methods.build import build_method
 from tests.conftest import small_config
 from tests.test_contracts import series_data
 

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 import maskfuse
-from maskfuse.build import build_method
 from maskfuse.config import MaskConfig
 from maskfuse.data import load_data
 from maskfuse.masking.hardpatch import HardPatchSampler
+from maskfuse.methods.build import build_method
 from maskfuse.objectives.loss_predictor import RelativeLossPrediction
 from tests.conftest import small_config
 

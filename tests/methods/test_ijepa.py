@@ -1,8 +1,8 @@
 import torch
 import torch.nn.functional as F
 
-from maskfuse.build import build_method
 from maskfuse.data import load_data
+from maskfuse.methods.build import build_method
 from tests.conftest import small_config
 
 

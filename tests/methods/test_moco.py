@@ -7,8 +7,8 @@ from safetensors.torch import load_file
 
 import maskfuse
 from maskfuse import checkpoint
-from maskfuse.build import build_method
 from maskfuse.data import load_data
+from maskfuse.methods.build import build_method
 from maskfuse.nn.ema import ema_copy, ema_update
 from maskfuse.objectives.queue_infonce import QueueInfoNCE
 from tests.conftest import small_config

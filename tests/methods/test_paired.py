@@ -5,12 +5,12 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from maskfuse.build import build_method
 from maskfuse.config import DataConfig
 from maskfuse.data.base import Splits
 from maskfuse.data.paired import PairedDataset, paired_spec, part_splits
 from maskfuse.data.text import build_vocabulary, pad_ids, vocabulary_meta
 from maskfuse.errors import ConfigError
+from maskfuse.methods.build import build_method
 from maskfuse.registry import METHODS
 from maskfuse.types import DataSpec
 from tests.conftest import small_config

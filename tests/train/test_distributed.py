@@ -11,10 +11,10 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
 from maskfuse import checkpoint
-from maskfuse.build import build_method
 from maskfuse.data import load_data
 from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.errors import ConfigError
+from maskfuse.methods.build import build_method
 from maskfuse.train.distributed import init_world, mean_over_ranks, shard, wrap
 from maskfuse.train.loop import fit, train_step
 from maskfuse.train.optim import build_optimizer

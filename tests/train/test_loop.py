@@ -114,7 +114,7 @@ def test_collapse_is_flagged():
 
     cfg = small_config("mae")
     splits = load_data(cfg.data)
-    backbone = maskfuse.build.build_method(cfg, splits.spec).backbone
+    backbone = maskfuse.methods.build.build_method(cfg, splits.spec).backbone
     monitor = OnlineMonitor(splits, rows=100)
     assert monitor(backbone)["monitor/collapse"] is False
     with torch.no_grad():

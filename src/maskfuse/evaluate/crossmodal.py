@@ -17,8 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from maskfuse.data.base import ArrayDataset
 from maskfuse.data.paired import PairedDataset
 from maskfuse.data.text import encode_with_spec
-from maskfuse.encoder import MultiBackbone
-from maskfuse.evaluate.features import embed_dataset
+from maskfuse.encoder import MultiBackbone, embed_dataset
 from maskfuse.types import DataSpec
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
 from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.encoder import Backbone, masked_mean
@@ -97,17 +96,6 @@ def pooling_variants(backbone: Backbone, x: torch.Tensor, last_n: int) -> dict[s
         if n > 1:
             out[f"grid-last{n}"] = torch.cat([grid_means(s.tokens, s.valid, grid) for s in states[-n:]], dim=1)
     return out
-
-
-@torch.no_grad()
-def embed_dataset(backbone: nn.Module, data: ArrayDataset, batch_size: int = 512) -> torch.Tensor:
-    """Pooled embeddings [N, D] on the CPU, with the backbone in eval mode."""
-    device = next(backbone.parameters()).device
-    was_training = backbone.training
-    backbone.eval()
-    out = [backbone(data.inputs[i : i + batch_size].to(device)).cpu() for i in range(0, len(data), batch_size)]
-    backbone.train(was_training)
-    return torch.cat(out)
 
 
 @torch.no_grad()

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from maskfuse.data.base import Splits, spread
-from maskfuse.encoder import Backbone
-from maskfuse.evaluate.features import embed_dataset
+from maskfuse.encoder import Backbone, embed_dataset
 from maskfuse.evaluate.knn import knn_accuracy
 from maskfuse.evaluate.rankme import rankme
 

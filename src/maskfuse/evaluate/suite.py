@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from maskfuse import checkpoint
-from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data, resident
 from maskfuse.data.paired import part_splits
-from maskfuse.encoder import Backbone
+from maskfuse.encoder import Backbone, embed_dataset
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.alignment import linear_cka, mutual_knn
 from maskfuse.evaluate.crossmodal import crossmodal_results
-from maskfuse.evaluate.features import FeatureSet, backbone_feature_set, embed_dataset, raw_feature_set
+from maskfuse.evaluate.features import FeatureSet, backbone_feature_set, raw_feature_set
 from maskfuse.evaluate.protocol import Protocol
+from maskfuse.methods.build import build_method
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.progress import progress
 from maskfuse.registry import EVALUATIONS

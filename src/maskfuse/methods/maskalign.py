@@ -10,7 +10,7 @@ from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.masking.ops import gather, plan_tokens
 from maskfuse.methods.data2vec import student_pictures
-from maskfuse.nn.teacher import frozen_teacher
+from maskfuse.methods.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import DataSpec, LossOutput

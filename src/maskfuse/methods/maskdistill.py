@@ -8,7 +8,7 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.encoder import build_backbone
 from maskfuse.methods.data2vec import regress_masked_features, student_pictures
-from maskfuse.nn.teacher import frozen_teacher
+from maskfuse.methods.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import DataSpec, LossOutput

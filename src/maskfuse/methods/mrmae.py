@@ -8,8 +8,8 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.encoder import build_backbone
 from maskfuse.masking.ops import gather, plan_tokens
+from maskfuse.methods.teacher import frozen_teacher
 from maskfuse.nn.decoder import MaskedDecoder
-from maskfuse.nn.teacher import frozen_teacher
 from maskfuse.objectives.reconstruction import MaskedReconstruction
 from maskfuse.registry import METHODS, SAMPLERS
 from maskfuse.types import DataSpec, LossOutput

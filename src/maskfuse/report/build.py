@@ -14,13 +14,13 @@ import yaml
 from rich.console import Console
 
 from maskfuse import checkpoint
-from maskfuse.build import build_method
 from maskfuse.data import load_data, resident
 from maskfuse.data.base import spread
 from maskfuse.data.paired import primary_splits
+from maskfuse.encoder import embed_dataset
 from maskfuse.errors import ConfigError
-from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.suite import evaluate_run
+from maskfuse.methods.build import build_method
 from maskfuse.pretrained import load
 from maskfuse.progress import progress
 from maskfuse.registry import SAMPLERS

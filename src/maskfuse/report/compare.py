@@ -19,9 +19,9 @@ from typing import Any
 from maskfuse import checkpoint
 from maskfuse.data import load_data, resident
 from maskfuse.data.base import spread
+from maskfuse.encoder import embed_dataset
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.alignment import linear_cka, mutual_knn
-from maskfuse.evaluate.features import embed_dataset
 from maskfuse.evaluate.suite import evaluate_run, headline_rows
 from maskfuse.overrides import flatten
 from maskfuse.pretrained import Pretrained, load

@@ -12,13 +12,13 @@ from torch import nn
 from torch.distributed.tensor import DTensor
 
 from maskfuse import checkpoint
-from maskfuse.build import build_method
 from maskfuse.config import Config
 from maskfuse.config_ranges import check_ranges
 from maskfuse.data import Splits, resident
 from maskfuse.data.paired import primary_splits
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
+from maskfuse.methods.build import build_method
 from maskfuse.nn.block import configure_blocks
 from maskfuse.train import budget
 from maskfuse.train.batches import train_batches

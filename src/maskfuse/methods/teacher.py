@@ -9,6 +9,7 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.encoder import Backbone
 from maskfuse.errors import ConfigError
+from maskfuse.pretrained import load
 from maskfuse.types import DataSpec
 
 
@@ -36,8 +37,6 @@ class FrozenTeacher(nn.Module):
 def frozen_teacher(cfg: Config, spec: DataSpec, grid: tuple[int, ...]) -> FrozenTeacher:
     """Load cfg.teacher.path's latest checkpoint as a frozen teacher for data like `spec`
     whose student tokens lie on `grid`; keep only its first cfg.teacher.layers blocks."""
-    from maskfuse.pretrained import load  # deferred: pretrained imports the evaluation package
-
     t = cfg.teacher
     if not t.path:
         raise ConfigError(f"method '{cfg.method}' distils a frozen teacher: set teacher.path to a maskfuse run folder")

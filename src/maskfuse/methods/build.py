@@ -1,4 +1,5 @@
-"""Build a registered method from a resolved config and a data spec."""
+"""Build a registered method from a resolved config and a data spec. Importing this module
+imports the methods package, which registers every method."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import torch
 from torch import nn
 
 import maskfuse.masking  # noqa: F401  (registers samplers)
-import maskfuse.methods  # noqa: F401  (registers methods)
 from maskfuse.config import Config
 from maskfuse.errors import ConfigError
 from maskfuse.registry import METHODS
