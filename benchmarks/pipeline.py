@@ -33,9 +33,9 @@ from PIL import Image
 from maskfuse.config import resolve
 from maskfuse.data import load_data
 from maskfuse.data.shards import write_shards
+from maskfuse.distributed import World
 from maskfuse.methods.build import build_method
 from maskfuse.train.batches import train_batches
-from maskfuse.train.distributed import World
 from maskfuse.train.loop import train_step
 from maskfuse.train.optim import build_optimizer
 

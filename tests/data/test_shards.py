@@ -205,8 +205,8 @@ def test_shard_files_are_opened_as_files_only(tmp_path):
 
 @pytest.mark.parametrize("workers", [0, 1])
 def test_a_shard_broken_after_loading_is_one_message_naming_it(tmp_path, workers):
+    from maskfuse.distributed import World
     from maskfuse.train.batches import train_batches
-    from maskfuse.train.distributed import World
 
     out = tmp_path / "shards"
     write_shards(digits(), out, shard_size=200)

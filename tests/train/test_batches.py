@@ -7,9 +7,9 @@ from PIL import Image
 
 from maskfuse.config import resolve
 from maskfuse.data import load_data
+from maskfuse.distributed import World
 from maskfuse.errors import ConfigError, DataError
 from maskfuse.train.batches import BatchOrder, train_batches
-from maskfuse.train.distributed import World
 
 
 def test_batch_larger_than_data_is_named():

@@ -13,9 +13,9 @@ from safetensors.torch import load_file
 from maskfuse import checkpoint
 from maskfuse.data import load_data
 from maskfuse.data.base import ArrayDataset, Splits
+from maskfuse.distributed import init_world, mean_over_ranks, shard, wrap
 from maskfuse.errors import ConfigError
 from maskfuse.methods.build import build_method
-from maskfuse.train.distributed import init_world, mean_over_ranks, shard, wrap
 from maskfuse.train.loop import fit, train_step
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.setup import training_splits

@@ -6,10 +6,10 @@ from safetensors.torch import load_file
 
 import maskfuse
 from maskfuse import checkpoint
+from maskfuse.distributed import World
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.methods.mae import MAE
 from maskfuse.train import loop, setup
-from maskfuse.train.distributed import World
 from tests.conftest import rotten_tomatoes, small_config
 
 

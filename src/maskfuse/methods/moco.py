@@ -8,12 +8,12 @@ from torch import nn
 
 from maskfuse.config import Config
 from maskfuse.data.augment import AUGMENTATIONS
+from maskfuse.distributed import gather_with_grad
 from maskfuse.encoder import build_backbone
 from maskfuse.errors import ConfigError
 from maskfuse.nn.ema import ema_copy, ema_update
 from maskfuse.nn.heads import projection_head
 from maskfuse.objectives.queue_infonce import QueueInfoNCE
-from maskfuse.objectives.views import gather_with_grad
 from maskfuse.registry import METHODS
 from maskfuse.types import DataSpec, LossOutput
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from maskfuse.distributed import gather_ragged
 from maskfuse.nn.block import init_weights
-from maskfuse.objectives.crossmodal import gather_ragged
 
 
 class GatheredBatchNorm1d(nn.BatchNorm1d):

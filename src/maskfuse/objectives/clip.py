@@ -6,15 +6,9 @@ import torch
 from torch import nn
 
 from maskfuse.config import MultimodalConfig
+from maskfuse.distributed import gather_flags, gather_rows
 from maskfuse.errors import ConfigError
-from maskfuse.objectives.crossmodal import (
-    LogitScale,
-    cross_entropy_rows,
-    gather_flags,
-    gather_rows,
-    joint_mean,
-    normalise,
-)
+from maskfuse.objectives.crossmodal import LogitScale, cross_entropy_rows, joint_mean, normalise
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 

@@ -14,11 +14,10 @@ import math
 from itertools import combinations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from maskfuse.objectives.views import gather_with_grad
+from maskfuse.distributed import summed_over_ranks
 
 
 class LogitScale(nn.Module):
@@ -35,49 +34,10 @@ class LogitScale(nn.Module):
         return self.log_scale.clamp(max=self.max_log).exp()
 
 
-def distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def gather_rows(x: torch.Tensor, gather: bool) -> tuple[torch.Tensor, int]:
-    """All ranks' rows with gradients (when `gather` and running distributed), and the
-    offset of this rank's rows in the result."""
-    if not (gather and distributed()):
-        return x, 0
-    full, rank = gather_with_grad(x)
-    return full, rank * x.shape[0]
-
-
-def gather_ragged(x: torch.Tensor) -> torch.Tensor:
-    """Every rank's rows of x [n_r, D], where ranks hold different counts, with gradients."""
-    if not distributed():
-        return x
-    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, torch.tensor([x.shape[0]], device=x.device))
-    most = int(max(sizes))
-    full, _ = gather_with_grad(F.pad(x, (0, 0, 0, most - x.shape[0])))
-    keep = torch.cat([torch.arange(most, device=x.device) < s for s in sizes])
-    return full[keep]
-
-
-def gather_flags(flags: torch.Tensor, gather: bool) -> torch.Tensor:
-    """All ranks' boolean flags [B] -> [W*B] (no gradients needed)."""
-    if not (gather and distributed()):
-        return flags
-    parts = [torch.empty_like(flags) for _ in range(dist.get_world_size())]
-    dist.all_gather(parts, flags.contiguous())
-    return torch.cat(parts)
-
-
 def joint_mean(per_anchor: torch.Tensor, anchors: torch.Tensor, gather: bool) -> torch.Tensor:
     """Sum of per-anchor losses over `anchors` [B] divided by the mean anchor count per
     rank: DDP's gradient average then equals the mean over the joint batch."""
-    count = anchors.sum().float()
-    world = 1
-    if gather and distributed():
-        count = count.clone()
-        dist.all_reduce(count)
-        world = dist.get_world_size()
+    count, world = summed_over_ranks(anchors.sum().float(), gather)
     total = per_anchor.masked_fill(~anchors, 0.0).sum()
     return total * world / count.clamp_min(1.0)
 

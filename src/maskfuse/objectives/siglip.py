@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfuse.config import MultimodalConfig
-from maskfuse.objectives.crossmodal import gather_flags, gather_rows, joint_mean, normalise, sum_over_pairs
+from maskfuse.distributed import gather_flags, gather_rows
+from maskfuse.objectives.crossmodal import joint_mean, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 

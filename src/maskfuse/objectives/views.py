@@ -5,38 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
-
-class _GatherRows(torch.autograd.Function):
-    """all_gather whose backward hands each rank the summed gradient of its own rows.
-
-    Every rank's loss depends on every rank's rows, so the gradient of a local row is
-    the sum over ranks of what each loss sends it: an all_reduce, then this rank's slice.
-    (torch.distributed.nn.functional.all_gather does this too, but is deprecated.)
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, x.contiguous())
-        ctx.rows = x.shape[0]
-        return torch.cat(parts, dim=0)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous()
-        dist.all_reduce(grad)
-        start = dist.get_rank() * ctx.rows
-        return grad[start : start + ctx.rows]
-
-
-def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """All ranks' rows of x [B, D] -> [W*B, D] in rank order, with gradients; and this rank."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return x, 0
-    return _GatherRows.apply(x), dist.get_rank()
+from maskfuse.distributed import gather_with_grad
 
 
 @dataclass

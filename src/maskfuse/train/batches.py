@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from maskfuse.config import Config
 from maskfuse.data.shards import ShardStream
+from maskfuse.distributed import World, rows_per_rank, shard
 from maskfuse.errors import ConfigError, Failed, MaskfuseError
-from maskfuse.train.distributed import World, rows_per_rank, shard
 
 
 @dataclass

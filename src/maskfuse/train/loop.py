@@ -16,14 +16,7 @@ from maskfuse.config import Config
 from maskfuse.config_ranges import check_ranges
 from maskfuse.data import Splits, resident
 from maskfuse.data.paired import primary_splits
-from maskfuse.errors import ConfigError, TrainingDiverged
-from maskfuse.evaluate.monitor import OnlineMonitor
-from maskfuse.methods.build import build_method
-from maskfuse.nn.block import configure_blocks
-from maskfuse.train import budget
-from maskfuse.train.batches import train_batches
-from maskfuse.train.budget import BudgetSizing, budget_sizing, parse_budget
-from maskfuse.train.distributed import (
+from maskfuse.distributed import (
     World,
     barrier,
     init_world,
@@ -32,6 +25,13 @@ from maskfuse.train.distributed import (
     text_from_main,
     wrap,
 )
+from maskfuse.errors import ConfigError, TrainingDiverged
+from maskfuse.evaluate.monitor import OnlineMonitor
+from maskfuse.methods.build import build_method
+from maskfuse.nn.block import configure_blocks
+from maskfuse.train import budget
+from maskfuse.train.batches import train_batches
+from maskfuse.train.budget import BudgetSizing, budget_sizing, parse_budget
 from maskfuse.train.divergence import DivergenceWatch
 from maskfuse.train.environment import record_session
 from maskfuse.train.optim import build_optimizer

@@ -19,9 +19,9 @@ from rich.markup import escape
 from maskfuse import checkpoint
 from maskfuse.config import Config
 from maskfuse.data import Splits, load_data
+from maskfuse.distributed import World, text_from_main
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.image import auto_patch
-from maskfuse.train.distributed import World, text_from_main
 from maskfuse.types import DataSpec
 
 NOTES = Console(stderr=True)  # where the data notes of a run are printed

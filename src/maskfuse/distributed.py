@@ -1,4 +1,5 @@
-"""torchrun / torch.distributed: one process per device, each on its shard of every batch.
+"""torchrun / torch.distributed: one process per device, each on its shard of every batch,
+and every exchange between ranks (gathering rows with gradients, counts, flags, text).
 
 `torchrun --nproc-per-node N -m maskfuse pretrain ...` sets RANK, WORLD_SIZE and
 LOCAL_RANK; `init_world` then joins the process group (NCCL on CUDA, gloo on CPU) and
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -99,3 +101,77 @@ def text_from_main(text: str, world: World, device: torch.device) -> str:
     buffer = data.to(device) if data is not None else torch.empty(int(size), dtype=torch.uint8, device=device)
     dist.broadcast(buffer, src=0)
     return buffer.cpu().numpy().tobytes().decode("utf-8")
+
+
+def several_ranks() -> bool:
+    """Whether this process is one of several in an initialised process group."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+class _GatherRows(torch.autograd.Function):
+    """all_gather whose backward hands each rank the summed gradient of its own rows.
+
+    Every rank's loss depends on every rank's rows, so the gradient of a local row is
+    the sum over ranks of what each loss sends it: an all_reduce, then this rank's slice.
+    (torch.distributed.nn.functional.all_gather does this too, but is deprecated.)
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        ctx.rows = x.shape[0]
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        start = dist.get_rank() * ctx.rows
+        return grad[start : start + ctx.rows]
+
+
+def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """All ranks' rows of x [B, D] -> [W*B, D] in rank order, with gradients; and this rank."""
+    if not several_ranks():
+        return x, 0
+    return _GatherRows.apply(x), dist.get_rank()
+
+
+def gather_rows(x: torch.Tensor, gather: bool) -> tuple[torch.Tensor, int]:
+    """All ranks' rows with gradients (when `gather` and running distributed), and the
+    offset of this rank's rows in the result."""
+    if not (gather and several_ranks()):
+        return x, 0
+    full, rank = gather_with_grad(x)
+    return full, rank * x.shape[0]
+
+
+def gather_ragged(x: torch.Tensor) -> torch.Tensor:
+    """Every rank's rows of x [n_r, D], where ranks hold different counts, with gradients."""
+    if not several_ranks():
+        return x
+    sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, torch.tensor([x.shape[0]], device=x.device))
+    most = int(max(sizes))
+    full, _ = gather_with_grad(F.pad(x, (0, 0, 0, most - x.shape[0])))
+    keep = torch.cat([torch.arange(most, device=x.device) < s for s in sizes])
+    return full[keep]
+
+
+def gather_flags(flags: torch.Tensor, gather: bool) -> torch.Tensor:
+    """All ranks' boolean flags [B] -> [W*B] (no gradients needed)."""
+    if not (gather and several_ranks()):
+        return flags
+    parts = [torch.empty_like(flags) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, flags.contiguous())
+    return torch.cat(parts)
+
+
+def summed_over_ranks(value: torch.Tensor, gather: bool) -> tuple[torch.Tensor, int]:
+    """(the sum of `value` over ranks, the number of ranks); (value, 1) when not gathering."""
+    if not (gather and several_ranks()):
+        return value, 1
+    value = value.clone()
+    dist.all_reduce(value)
+    return value, dist.get_world_size()
