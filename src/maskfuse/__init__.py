@@ -12,13 +12,14 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from maskfuse.errors import ConfigError, DataError, MaskfuseError, TrainingDiverged
+from maskfuse.version import __version__
 
 if TYPE_CHECKING:
     from maskfuse.api import Config, Pretrained, evaluate, load, pretrain, resolve, resume
 
-__version__ = "0.1.0"
 _FROM_API = ("Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume")
 __all__ = [
+    "__version__",
     "Config",
     "ConfigError",
     "DataError",

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from rich.markup import escape
 
-import maskfuse
 from maskfuse.cli.commands import (
     _yaml,
     cmd_compare,
@@ -27,6 +26,7 @@ from maskfuse.cli.commands import (
 )
 from maskfuse.config import Config
 from maskfuse.errors import MaskfuseError, did_you_mean
+from maskfuse.version import __version__
 
 
 def settings_help() -> str:
@@ -45,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="maskfuse", description=__doc__ and "Self-supervised pretraining for any modality."
     )
-    p.add_argument("--version", action="version", version=f"maskfuse {maskfuse.__version__}")
+    p.add_argument("--version", action="version", version=f"maskfuse {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     pre = sub.add_parser(

@@ -17,13 +17,12 @@ from typing import Any
 import torch
 
 from maskfuse import checkpoint
+from maskfuse.version import __version__
 
 FILE = "environment.json"
 
 
 def describe(device: torch.device, world_size: int, from_step: int) -> dict[str, Any]:
-    from maskfuse import __version__
-
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     return {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
