@@ -136,3 +136,27 @@ def test_a_folder_of_audio_libsndfile_cannot_decode_is_refused_by_name(tmp_path)
     (tmp_path / "x" / "clip.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A ")
     with pytest.raises(DataError, match=r"holds \.m4a audio, which this soundfile .* cannot decode.*ffmpeg"):
         data_overrides(str(tmp_path))
+
+
+def test_an_audio_manifest_split_column_gives_the_split_and_survives_skipped_files(tmp_path):
+    files = real_clips(tmp_path)
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    parts = ["train", "TEST", "train", "val", "train", "train"]
+    lines = ["path,digit,part"] + [f"{f.name},{f.name[0]},{p}" for f, p in zip(files, parts)]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    args = ("data.name=audio-csv", "data.label_column=digit", "data.split_column=part")
+    s = load_data(cfg_for(tmp_path / "m.csv", *args, "data.memory_mb=0"))
+    assert (len(s.train), len(s.test)) == (4, 2)
+    assert sorted(s.test.origins(np.arange(2))) == sorted(str(tmp_path / files[i].name) for i in (1, 3))
+    # a corrupt file skipped with data.on_error=skip: the markers stay with their own rows
+    (tmp_path / files[0].name).write_bytes(b"not audio")
+    s = load_data(cfg_for(tmp_path / "m.csv", *args, "data.on_error=skip", "data.memory_mb=0"))
+    assert (len(s.train), len(s.test)) == (3, 2)
+    assert sorted(s.test.origins(np.arange(2))) == sorted(str(tmp_path / files[i].name) for i in (1, 3))
+    lines[4] = lines[4].replace(",val", ",holdout")
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"m.csv, row 5, column 'part'|m.csv, row 5: split marker 'holdout'"):
+        load_data(cfg_for(tmp_path / "m.csv", *args))
+    with pytest.raises(DataError, match=r"no column 'nope' \(split markers, data.split_column\)"):
+        load_data(cfg_for(tmp_path / "m.csv", "data.name=audio-csv", "data.split_column=nope"))

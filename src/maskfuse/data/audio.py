@@ -9,32 +9,48 @@ or read once and held when both splits fit in data.memory_mb.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, source_path, split_indices
+from maskfuse.data.base import Splits, given_split, source_path, split_indices
 from maskfuse.data.columns import TableFile
 from maskfuse.data.manifest_cells import manifest_file
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
 from maskfuse.data.readers import AUDIO_SUFFIXES
-from maskfuse.data.timeseries import encode_labels
+from maskfuse.data.timeseries import encode_labels, marker_codes
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
 
 
-def audio_splits(paths: list[Path], labels: list | None, cfg: DataConfig, source: str) -> Splits:
-    """Split `paths` (data.test_regex over the file names, else a seeded split); clips are
-    decoded on demand, or read once and held when they fit in data.memory_mb."""
+def audio_splits(
+    paths: list[Path],
+    labels: list | None,
+    cfg: DataConfig,
+    source: str,
+    marks: list | None = None,
+    row_name: Callable[[int], str] | None = None,
+) -> Splits:
+    """Split `paths` (by the split markers `marks` of a manifest's data.split_column, its
+    rows named in errors by `row_name`, else
+    data.test_regex over the file names, else a seeded split); clips are decoded on demand,
+    or read once and held when they fit in data.memory_mb."""
     if not paths:
         raise DataError(f"{source}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
-    paths, labels, notes = readable_files(paths, labels, "audio", cfg.on_error == "skip", source)
+    rows_of = list(range(len(paths)))  # which manifest row each kept file is, after skipping
+    paths, kept, notes = readable_files(paths, rows_of, "audio", cfg.on_error == "skip", source)
+    labels = None if labels is None else [labels[r] for r in kept]
     y, names = (None, ())
     if labels is not None:
         y, names = encode_labels(np.asarray(labels, dtype=object), source)
-    if cfg.test_regex:
+    if marks is not None:
+        codes, distinct = marker_codes([marks[r] for r in kept])
+        where = f"{source}, data.split_column={cfg.split_column}"
+        rows = given_split(codes, distinct, where, lambda k: row_name(kept[k]))
+    elif cfg.test_regex:
         pattern = re.compile(cfg.test_regex)
         is_test = np.asarray([bool(pattern.search(p.name)) for p in paths])
         if is_test.all() or not is_test.any():
@@ -92,7 +108,13 @@ def load_manifest(cfg: DataConfig) -> Splits:
     if "path" not in table.names:
         raise DataError(f"{path}: no column 'path' (audio file paths); columns: {', '.join(table.names)}")
     label = cfg.label_column if cfg.label_column in table.names else None
+    if cfg.split_column is not None and cfg.split_column not in table.names:
+        raise DataError(
+            f"{path}: no column '{cfg.split_column}' (split markers, data.split_column); "
+            f"columns: {', '.join(table.names)}"
+        )
     files, labels, root = [], None if label is None else [], path.parent.resolve()
+    marks = None if cfg.split_column is None else []
     for chunk in table.chunks():
         for cell in chunk["path"].cells:
             if cell is None:
@@ -103,7 +125,9 @@ def load_manifest(cfg: DataConfig) -> Splits:
             files.append(file)
         if labels is not None:
             labels.extend(chunk[label].cells)
-    return audio_splits(files, labels, cfg, f"audio-csv ({path})")
+        if marks is not None:
+            marks.extend(chunk[cfg.split_column].cells)
+    return audio_splits(files, labels, cfg, f"audio-csv ({path})", marks, table.row_name)
 
 
 @DATASETS.register("fsdd")
