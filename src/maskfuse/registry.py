@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from maskfuse.errors import ConfigError, did_you_mean
@@ -49,3 +51,10 @@ DATASETS: Registry = Registry("dataset")
 MODALITIES: Registry = Registry("modality")
 EVALUATIONS: Registry = Registry("evaluation protocol")
 TRACKERS: Registry = Registry("tracker")
+
+
+def import_all(package: str, path: Iterable[str]) -> None:
+    """Import every module of a package (`import_all(__name__, __path__)` in its __init__), so
+    each component registers itself: adding one is adding a file, with no import list to edit."""
+    for module in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{module.name}")

@@ -7,19 +7,6 @@ methods for paired multimodal data (spec.parts) set `paired = True`.
 Importing this package registers them.
 """
 
-from maskfuse.methods import (  # noqa: F401
-    contrast,
-    croma,
-    data2vec,
-    frames,
-    hpm,
-    ijepa,
-    m3ae,
-    mae,
-    maskalign,
-    maskdistill,
-    moco,
-    mrmae,
-    simclr,
-    simmim,
-)
+from maskfuse.registry import import_all
+
+import_all(__name__, __path__)  # every module registers what it defines

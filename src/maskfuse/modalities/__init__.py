@@ -15,4 +15,6 @@ Variable-length continuous inputs (series, audio) come padded at the end with Na
 tokenizer turns that into `Tokens.valid`, so padding is never a target nor counted.
 """
 
-from maskfuse.modalities import audio, image, tabular, text, timeseries  # noqa: F401
+from maskfuse.registry import import_all
+
+import_all(__name__, __path__)  # every module registers what it defines
