@@ -72,3 +72,17 @@ def test_parse_override_shapes():
 def test_unknown_recipe_lists_known():
     with pytest.raises(ConfigError, match="known: .*mae"):
         resolve("nope")
+
+
+def test_loss_names_come_from_the_registry_and_fit_their_key():
+    from maskfuse.methods.build import check_names
+
+    check_names(resolve("simclr", ["contrastive.loss=dcl", "multimodal.loss=symile"]))
+    with pytest.raises(ConfigError, match=r"unknown objective 'infonc' \(did you mean 'infonce'\?\)"):
+        check_names(resolve("simclr", ["contrastive.loss=infonc"]))
+    with pytest.raises(ConfigError, match=r"contrastive.loss=clip: not a contrastive objective; choose one of "
+                                          r"dcl, hard-negatives, infonce, tau"):  # fmt: skip
+        check_names(resolve("simclr", ["contrastive.loss=clip"]))
+    with pytest.raises(ConfigError, match=r"multimodal.loss=dcl: not a multimodal objective; choose one of "
+                                          r"all-pairs, clip, siglip, symile, tcl"):  # fmt: skip
+        check_names(resolve("clip", ["multimodal.loss=dcl"]))

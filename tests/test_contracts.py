@@ -22,37 +22,10 @@ from tests.conftest import small_config, teacher_run
 
 
 def objective_example(name: str):
-    """Inputs for each objective; a new objective must add its case here."""
-    pred = torch.randn(4, 6, 3, requires_grad=True)
-    z1 = torch.randn(8, 5, requires_grad=True)
-    z2 = torch.randn(8, 5, requires_grad=True)
-    scores = torch.randn(4, 6, requires_grad=True)
-    q = torch.randn(8, 5, requires_grad=True)
-    present = {m: torch.ones(8, dtype=torch.bool) for m in "abc"}
-    present["b"][0] = present["c"][1] = False
-    cases = {
-        "queue-infonce": ((0.2,), (q, torch.randn(8, 5), torch.randn(32, 5)), [q]),
-        "loss-predictor": ((), (scores, torch.rand(4, 6)), [scores]),
-        "reconstruction": ((), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]),
-        "feature-reconstruction": (
-            ([0, 3, 0, 2, 0, 0],),
-            (pred, torch.tensor([[0.5, 2, -1, 1, 0, 3]] * 4), torch.ones(4, 6, dtype=torch.bool)),
-            [pred],
-        ),
-        "masked-tokens": ((), (pred, torch.randint(0, 3, (4, 6)), torch.arange(24).reshape(4, 6) % 2 == 0), [pred]),
-        "infonce": ((0.2,), (z1, z2), [z1, z2]),
-        "dcl": ((0.2,), (z1, z2), [z1, z2]),
-        "hard-negatives": ((0.2, 1.0), (z1, z2), [z1, z2]),
-        "tau": ((5,), (z1, z2), [z1, z2]),
-        # cross-modal: {modality: [B, P]} and presence flags (row 0 lacks b, row 1 lacks c)
-        "clip": ((), ({"a": z1, "b": z2}, present), [z1, z2]),
-        "all-pairs": ((), ({"a": z1, "b": z2, "c": q}, present), [z1, z2, q]),
-        "siglip": ((), ({"a": z1, "b": z2, "c": q}, present), [z1, z2, q]),
-        "symile": ((), ({"a": z1, "b": z2, "c": q}, present), [z1, z2, q]),
-        "tcl": ((), ({"a": z1, "b": z2}, present, {"a": q, "b": torch.randn(8, 5)}), [z1, z2, q]),
-    }
-    assert name in cases, f"objective '{name}' has no contract example in tests/test_contracts.py"
-    return cases[name]
+    """Each objective brings its own case (`contract_example`), so registering one covers it."""
+    objective = OBJECTIVES.get(name)
+    assert hasattr(objective, "contract_example"), f"objective '{name}' defines no contract_example()"
+    return objective.contract_example()
 
 
 @pytest.mark.parametrize("name", OBJECTIVES.names())

@@ -132,7 +132,8 @@ class ReconstructionConfig:
 
 @dataclass
 class ContrastiveConfig:
-    loss: Literal["infonce", "dcl", "hard-negatives", "tau"] = "infonce"  # a registered contrastive objective
+    loss: str = "infonce"  # a registered objective that contrasts views (section "contrastive"):
+    # infonce, dcl, hard-negatives, tau, ...
     views: int = 2  # augmented views per sample; > 2 gives multi-view InfoNCE
     temperature: float = 0.2  # softmax temperature of the contrastive objective
     hard_beta: float = 1.0  # hard-negatives: concentration on similar negatives (0 = InfoNCE)
@@ -175,8 +176,8 @@ class AugmentConfig:
 @dataclass
 class MultimodalConfig:
     shared_trunk: bool = True  # one trunk for every modality (with learned modality embeddings), or one each
-    loss: Literal["clip", "all-pairs", "siglip", "symile", "tcl"] = "all-pairs"  # contrastive objective of
-    # the clip method and of croma
+    loss: str = "all-pairs"  # the clip and croma methods' registered cross-modal objective (section
+    # "multimodal"): clip, all-pairs, siglip, symile, tcl, ...
     proj_dim: int = 64  # width of the shared embedding space (per-modality linear projections)
     temperature: float = 0.07  # initial temperature of clip / all-pairs / symile / tcl (learned, clamped)
     max_logit_scale: float = 100.0  # CLIP's clamp on 1 / temperature

@@ -9,12 +9,26 @@ from torch import nn
 import maskfuse.masking  # noqa: F401  (registers samplers)
 from maskfuse.config import Config
 from maskfuse.errors import ConfigError
-from maskfuse.registry import METHODS
+from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
 from maskfuse.types import DataSpec
+
+
+def check_names(cfg: Config) -> None:
+    """Every component the config names by name is registered, and each objective fits the key
+    that names it (contrastive.loss takes view objectives, multimodal.loss cross-modal ones).
+    The lists come from the registries, so a new component needs no edit here or in config.py."""
+    METHODS.get(cfg.method)
+    SAMPLERS.get(cfg.mask.sampler)
+    for section in ("contrastive", "multimodal"):
+        name = getattr(cfg, section).loss
+        if getattr(OBJECTIVES.get(name), "section", None) != section:
+            fits = [n for n in OBJECTIVES.names() if getattr(OBJECTIVES.get(n), "section", None) == section]
+            raise ConfigError(f"{section}.loss={name}: not a {section} objective; choose one of {', '.join(fits)}")
 
 
 def build_method(cfg: Config, spec: DataSpec, seed: int | None = None) -> nn.Module:
     """The method cfg.method, its weights initialised from `seed` (cfg.train.seed by default)."""
+    check_names(cfg)
     method = METHODS.get(cfg.method)
     paired = getattr(method, "paired", False)
     if paired and not spec.parts:

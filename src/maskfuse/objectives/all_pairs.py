@@ -7,7 +7,7 @@ from torch import nn
 
 from maskfuse.config import MultimodalConfig
 from maskfuse.objectives.clip import clip_pair
-from maskfuse.objectives.crossmodal import LogitScale, normalise, sum_over_pairs
+from maskfuse.objectives.crossmodal import LogitScale, example_modalities, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -19,6 +19,8 @@ class AllPairsInfoNCE(nn.Module):
     et al., "Contrastive Learning Beyond Pairs", NeurIPS 2024). Each pair uses the rows
     that hold both of its modalities.
     """
+
+    section = "multimodal"  # its settings, and the config key that names it: multimodal.loss
 
     def __init__(self, temperature: float = 0.07, max_scale: float = 100.0, gather: bool = True) -> None:
         super().__init__()
@@ -34,3 +36,9 @@ class AllPairsInfoNCE(nn.Module):
         pair = lambda a, b, both: clip_pair(a, b, both, scale, self.gather)  # noqa: E731
         loss, logs = sum_over_pairs(normalise(z), present, pair, "clip")
         return LossOutput(loss, {**logs, "logit_scale": float(scale.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z, present = example_modalities("abc")
+        return (), (z, present), list(z.values())

@@ -8,7 +8,7 @@ from torch import nn
 from maskfuse.config import MultimodalConfig
 from maskfuse.distributed import gather_flags, gather_rows
 from maskfuse.errors import ConfigError
-from maskfuse.objectives.crossmodal import LogitScale, cross_entropy_rows, joint_mean, normalise
+from maskfuse.objectives.crossmodal import LogitScale, cross_entropy_rows, example_modalities, joint_mean, normalise
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -34,6 +34,8 @@ class CLIPLoss(nn.Module):
     Exactly two modalities; for more use all-pairs or symile.
     """
 
+    section = "multimodal"  # its settings, and the config key that names it: multimodal.loss
+
     def __init__(self, temperature: float = 0.07, max_scale: float = 100.0, gather: bool = True) -> None:
         super().__init__()
         self.scale = LogitScale(temperature, max_scale)
@@ -50,3 +52,9 @@ class CLIPLoss(nn.Module):
         scale = self.scale()
         loss = clip_pair(a, b, present[na] & present[nb], scale, self.gather)
         return LossOutput(loss, {"clip": float(loss.detach()), "logit_scale": float(scale.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z, present = example_modalities("ab")
+        return (), (z, present), list(z.values())

@@ -63,3 +63,13 @@ def sum_over_pairs(
 
 def normalise(z: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: F.normalize(v, dim=-1) for k, v in z.items()}
+
+
+def example_modalities(names: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Embeddings [8, 5] per modality (requiring gradients) and presence flags in which row 0
+    lacks the second modality and row 1 the third: the cross-modal objectives' contract case."""
+    z = {m: torch.randn(8, 5, requires_grad=True) for m in names}
+    present = {m: torch.ones(8, dtype=torch.bool) for m in names}
+    for row, m in enumerate(names[1:]):
+        present[m][row] = False
+    return z, present

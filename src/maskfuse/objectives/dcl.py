@@ -24,6 +24,8 @@ class DecoupledContrastive(nn.Module):
         gather: Take negatives from all ranks under torch.distributed.
     """
 
+    section = "contrastive"  # its settings, and the config key that names it: contrastive.loss
+
     def __init__(self, temperature: float = 0.1, gather: bool = True) -> None:
         super().__init__()
         if not temperature > 0:
@@ -41,3 +43,9 @@ class DecoupledContrastive(nn.Module):
         positives = logits.masked_fill(~vs.positive, 0).sum(1) / vs.positive.sum(1)
         loss = (negatives - positives).mean()
         return LossOutput(loss, {"dcl": float(loss.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z1, z2 = torch.randn(8, 5, requires_grad=True), torch.randn(8, 5, requires_grad=True)
+        return (0.2,), (z1, z2), [z1, z2]

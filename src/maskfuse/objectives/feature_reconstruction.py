@@ -55,3 +55,10 @@ class FeatureReconstruction(nn.Module):
             hit = pred.masked_fill(~self.allowed, float("-inf")).argmax(-1) == target.nan_to_num(-1).long()
             logs["table_acc"] = float((hit & cat).sum() / cat.sum())
         return LossOutput(loss, logs)
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        pred = torch.randn(4, 6, 3, requires_grad=True)
+        target = torch.tensor([[0.5, 2, -1, 1, 0, 3]] * 4)
+        return ([0, 3, 0, 2, 0, 0],), (pred, target, torch.ones(4, 6, dtype=torch.bool)), [pred]

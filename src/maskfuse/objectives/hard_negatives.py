@@ -27,6 +27,8 @@ class HardNegativeInfoNCE(nn.Module):
         gather: Take negatives from all ranks under torch.distributed.
     """
 
+    section = "contrastive"  # its settings, and the config key that names it: contrastive.loss
+
     def __init__(self, temperature: float = 0.1, beta: float = 1.0, gather: bool = True) -> None:
         super().__init__()
         if not temperature > 0:
@@ -52,3 +54,9 @@ class HardNegativeInfoNCE(nn.Module):
         per_pos = torch.logaddexp(pos_logits, neg_term.log()) - pos_logits
         loss = (per_pos.masked_fill(~vs.positive, 0).sum(1) / vs.positive.sum(1)).mean()
         return LossOutput(loss, {"hard_infonce": float(loss.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z1, z2 = torch.randn(8, 5, requires_grad=True), torch.randn(8, 5, requires_grad=True)
+        return (0.2, 1.0), (z1, z2), [z1, z2]

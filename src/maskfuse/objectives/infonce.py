@@ -25,6 +25,8 @@ class InfoNCE(nn.Module):
         gather: Take negatives from all ranks under torch.distributed.
     """
 
+    section = "contrastive"  # its settings, and the config key that names it: contrastive.loss
+
     def __init__(self, temperature: float = 0.1, gather: bool = True) -> None:
         super().__init__()
         if not temperature > 0:
@@ -51,3 +53,9 @@ class InfoNCE(nn.Module):
         with torch.no_grad():
             acc = vs.positive.gather(1, logits.argmax(dim=1, keepdim=True)).float().mean()
         return LossOutput(loss, {"infonce": float(loss.detach()), "pos_top1": float(acc)})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z1, z2 = torch.randn(8, 5, requires_grad=True), torch.randn(8, 5, requires_grad=True)
+        return (0.2,), (z1, z2), [z1, z2]

@@ -31,3 +31,9 @@ class RelativeLossPrediction(nn.Module):
             agree = ((diff > 0) == (truth > 0)) & pairs
             acc = agree.sum() / pairs.sum().clamp_min(1)
         return LossOutput(loss, {"loss_pred": float(loss.detach()), "rank_acc": float(acc)})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        scores = torch.randn(4, 6, requires_grad=True)
+        return (), (scores, torch.rand(4, 6)), [scores]

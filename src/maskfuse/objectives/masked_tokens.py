@@ -27,3 +27,9 @@ class MaskedTokenPrediction(nn.Module):
         loss = nn.functional.cross_entropy(chosen.float(), truth)
         acc = (chosen.argmax(-1) == truth).float().mean()
         return LossOutput(loss, {"mlm_ce": float(loss.detach()), "mlm_acc": float(acc)})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        pred = torch.randn(4, 6, 3, requires_grad=True)
+        return (), (pred, torch.randint(0, 3, (4, 6)), torch.arange(24).reshape(4, 6) % 2 == 0), [pred]

@@ -37,3 +37,9 @@ class QueueInfoNCE(nn.Module):
         with torch.no_grad():
             acc = (logits.argmax(1) == 0).float().mean()
         return LossOutput(loss, {"moco": float(loss.detach()), "pos_top1": float(acc)})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        q = torch.randn(8, 5, requires_grad=True)
+        return (0.2,), (q, torch.randn(8, 5), torch.randn(32, 5)), [q]

@@ -48,3 +48,9 @@ class MaskedReconstruction(nn.Module):
         weight = weight.to(per_token.dtype)
         loss = (per_token * weight).sum() / weight.sum().clamp_min(1.0)
         return LossOutput(loss, {f"recon_{self.kind.replace('-', '_')}": float(loss.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        pred = torch.randn(4, 6, 3, requires_grad=True)
+        return (), (pred, torch.randn(4, 6, 3), torch.rand(4, 6) > 0.5), [pred]

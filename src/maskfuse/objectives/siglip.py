@@ -10,7 +10,7 @@ from torch import nn
 
 from maskfuse.config import MultimodalConfig
 from maskfuse.distributed import gather_flags, gather_rows
-from maskfuse.objectives.crossmodal import joint_mean, normalise, sum_over_pairs
+from maskfuse.objectives.crossmodal import example_modalities, joint_mean, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -37,6 +37,8 @@ class SigLIPLoss(nn.Module):
     learned scale (init 10) and bias (init -10). Averaged over anchors, summed over pairs.
     """
 
+    section = "multimodal"  # its settings, and the config key that names it: multimodal.loss
+
     def __init__(self, scale: float = 10.0, bias: float = -10.0, gather: bool = True) -> None:
         super().__init__()
         self.log_scale = nn.Parameter(torch.tensor(math.log(scale)))
@@ -52,3 +54,9 @@ class SigLIPLoss(nn.Module):
         pair = lambda a, b, both: sigmoid_pair(a, b, both, scale, self.bias, self.gather)  # noqa: E731
         loss, logs = sum_over_pairs(normalise(z), present, pair, "siglip")
         return LossOutput(loss, {**logs, "logit_scale": float(scale.detach()), "bias": float(self.bias.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z, present = example_modalities("abc")
+        return (), (z, present), list(z.values())

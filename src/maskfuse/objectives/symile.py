@@ -10,7 +10,7 @@ from torch import nn
 from maskfuse.config import MultimodalConfig
 from maskfuse.distributed import gather_flags, gather_rows
 from maskfuse.errors import ConfigError
-from maskfuse.objectives.crossmodal import LogitScale, cross_entropy_rows, joint_mean, normalise
+from maskfuse.objectives.crossmodal import LogitScale, cross_entropy_rows, example_modalities, joint_mean, normalise
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -36,6 +36,8 @@ class SymileLoss(nn.Module):
         N^2 - 1 negatives (for three modalities, all pairs (y_j, z_k), as in the paper).
     Rows must hold every modality to take part.
     """
+
+    section = "multimodal"  # its settings, and the config key that names it: multimodal.loss
 
     def __init__(
         self, temperature: float = 0.07, max_scale: float = 100.0, negatives: str = "n", gather: bool = True
@@ -80,3 +82,9 @@ class SymileLoss(nn.Module):
         g = torch.arange(rows, device=x.device) + offset
         ok = (key_ok[:, None] & key_ok[None]).reshape(-1)
         return cross_entropy_rows(scale * x @ combos.T, g * n + g, ok)
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z, present = example_modalities("abc")
+        return (), (z, present), list(z.values())

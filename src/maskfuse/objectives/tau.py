@@ -32,6 +32,8 @@ class IndividualTemperature(nn.Module):
         gather: Take negatives from all ranks under torch.distributed.
     """
 
+    section = "contrastive"  # its settings, and the config key that names it: contrastive.loss
+
     def __init__(self, dim: int, rho: float = 0.1, t_min: float = 0.05, t_max: float = 1.0, gather: bool = True):
         super().__init__()
         if not 0 < t_min < t_max:
@@ -57,6 +59,12 @@ class IndividualTemperature(nn.Module):
         per_pos = _per_positive(vs.sims, vs.positive, ~vs.self_mask, t)  # [VB, V*W*B]
         loss = (per_pos.sum(1) / vs.positive.sum(1) + self.rho * t.squeeze(1)).mean()
         return LossOutput(loss, {"tau_loss": float(loss.detach()), "tau_mean": float(t.detach().mean())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z1, z2 = torch.randn(8, 5, requires_grad=True), torch.randn(8, 5, requires_grad=True)
+        return (5,), (z1, z2), [z1, z2]
 
 
 def _per_positive(sims: torch.Tensor, positive: torch.Tensor, others: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from torch import nn
 
 from maskfuse.config import MultimodalConfig
 from maskfuse.objectives.clip import clip_pair
-from maskfuse.objectives.crossmodal import LogitScale, normalise, sum_over_pairs
+from maskfuse.objectives.crossmodal import LogitScale, example_modalities, normalise, sum_over_pairs
 from maskfuse.registry import OBJECTIVES
 from maskfuse.types import LossOutput
 
@@ -23,6 +23,8 @@ class TripleContrast(nn.Module):
     Args:
         weight: Weight of the intra-modal terms against the cross-modal ones.
     """
+
+    section = "multimodal"  # its settings, and the config key that names it: multimodal.loss
 
     needs_views = True  # the method passes a second embedding of every modality
 
@@ -47,3 +49,10 @@ class TripleContrast(nn.Module):
             logs[f"imc_{m}"] = float(term.detach())
             loss = loss + self.weight * term
         return LossOutput(loss, {**logs, "logit_scale": float(scale.detach())})
+
+    @staticmethod
+    def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
+        """(constructor args, forward inputs, inputs that must get gradients): the contract test's case."""
+        z, present = example_modalities("ab")
+        views = {"a": torch.randn(8, 5, requires_grad=True), "b": torch.randn(8, 5)}
+        return (), (z, present, views), [*z.values(), views["a"]]

@@ -27,7 +27,7 @@ from maskfuse.distributed import (
 )
 from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
-from maskfuse.methods.build import build_method
+from maskfuse.methods.build import build_method, check_names
 from maskfuse.nn.block import configure_blocks
 from maskfuse.train import budget
 from maskfuse.train.batches import train_batches
@@ -137,6 +137,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     if cfg.train.budget is not None:
         parse_budget(cfg.train.budget)  # a bad budget fails before the data is read
     tracker_names(cfg.train)  # so does an unknown tracker or one whose package is missing
+    check_names(cfg)  # and an unregistered method, sampler or loss
     splits = splits or training_splits(cfg, run_dir, resume, world, device)  # bad data fails before the run dir
     check_modality(cfg, splits.spec)
     notes = splits.notes + fit_batch(cfg, len(splits.train), world) + fit_patches(cfg, splits.spec)
