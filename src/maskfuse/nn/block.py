@@ -60,15 +60,14 @@ class Transformer(nn.Module):
         return block(x, key_valid)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        # A fully valid batch needs no mask, and SDPA takes its fastest path without one.
-        key_valid = None if valid is None or bool(valid.all()) else valid
+        key_valid = key_mask(valid)
         for block in self.blocks:
             x = self._run(block, x, key_valid)
         return self.norm(x)
 
     def hidden_states(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Every block's output passed through the final norm, [B, N, D] each (for probes)."""
-        key_valid = None if valid is None or bool(valid.all()) else valid
+        key_valid = key_mask(valid)
         states = []
         for block in self.blocks:
             x = self._run(block, x, key_valid)
@@ -85,6 +84,17 @@ def configure_blocks(model: nn.Module, checkpointing: bool, compile: bool) -> No
             module.checkpointing = checkpointing
         if compile and isinstance(module, Block):
             module.compile()
+
+
+def key_mask(valid: torch.Tensor | None) -> torch.Tensor | None:
+    """The attention mask of `valid` tokens; None for a fully valid batch, for which SDPA takes
+    its fastest path. Under torch.export that test would depend on the data, which export
+    cannot trace, so the mask is kept there: the same result through the masked kernel."""
+    if valid is None:
+        return None
+    if torch.compiler.is_exporting():
+        return valid
+    return None if bool(valid.all()) else valid
 
 
 def init_weights(module: nn.Module) -> None:
