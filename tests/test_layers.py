@@ -25,7 +25,7 @@ LAYERS = [
     # 5, training
     {"train"},
     # 6, what users call: reports, comparisons, sweeps, embedding files, the Python API
-    {"report", "sweep", "embed_files", "api"},
+    {"report", "sweep", "embed_files", "export", "api"},
     # 7, the command line and the package's front door
     {"cli", "__init__", "__main__"},
 ]  # fmt: skip

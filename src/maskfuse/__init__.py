@@ -15,9 +15,9 @@ from maskfuse.errors import ConfigError, DataError, MaskfuseError, TrainingDiver
 from maskfuse.version import __version__
 
 if TYPE_CHECKING:
-    from maskfuse.api import Config, Pretrained, evaluate, load, pretrain, resolve, resume
+    from maskfuse.api import Config, Pretrained, evaluate, from_pretrained, load, pretrain, resolve, resume
 
-_FROM_API = ("Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume")
+_FROM_API = ("Config", "Pretrained", "evaluate", "from_pretrained", "load", "pretrain", "resolve", "resume")
 __all__ = [
     "__version__",
     "Config",
@@ -27,6 +27,7 @@ __all__ = [
     "Pretrained",
     "TrainingDiverged",
     "evaluate",
+    "from_pretrained",
     "load",
     "pretrain",
     "resolve",

@@ -11,7 +11,7 @@ from maskfuse import checkpoint
 from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.suite import evaluate_run
-from maskfuse.pretrained import Pretrained, load
+from maskfuse.pretrained import Pretrained, from_pretrained, load
 from maskfuse.train.loop import fit
 from maskfuse.train.setup import default_run_dir
 from maskfuse.train.trackers import log_evaluation
@@ -78,4 +78,4 @@ def evaluate(
     return report
 
 
-__all__ = ["Config", "Pretrained", "evaluate", "load", "pretrain", "resolve", "resume"]
+__all__ = ["Config", "Pretrained", "evaluate", "from_pretrained", "load", "pretrain", "resolve", "resume"]

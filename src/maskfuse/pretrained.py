@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +81,19 @@ def load(run_dir: str | Path) -> Pretrained:
         step = int(ckpt.name.split("-")[-1])
         return Pretrained(backbone, cfg, spec, step, run_dir)
     raise DataError(f"{run_dir}: its checkpoints changed ten times while being read; try again")
+
+
+def from_pretrained(path: str | Path) -> Pretrained:
+    """An encoder from a `maskfuse export` folder (model.safetensors + config.json), or from a
+    run folder (its latest checkpoint, as `load`). Weights come from safetensors only."""
+    path = Path(path)
+    if (path / "checkpoints").is_dir():
+        return load(path)
+    if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):
+        raise ConfigError(f"{path}: neither a maskfuse export (model.safetensors + config.json) nor a run folder")
+    cfg_dict, spec_dict = checkpoint.read_config(path)
+    spec = DataSpec.from_dict(spec_dict)
+    backbone = build_backbone(resolve(base=cfg_dict), spec)
+    checkpoint.load_weights(backbone, path)
+    step = json.loads((path / "config.json").read_text()).get("step", 0)
+    return Pretrained(backbone.eval(), resolve(base=cfg_dict), spec, int(step), path)

@@ -18,6 +18,7 @@ from maskfuse.cli.commands import (
     cmd_data_shard,
     cmd_embed,
     cmd_evaluate,
+    cmd_export,
     cmd_pretrain,
     cmd_recipes,
     cmd_report,
@@ -113,6 +114,12 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("runs", nargs="+", metavar="RUN", help="two or more run directories")
     cp.add_argument("--out", default="compare.html", help="the page to write (default compare.html)")
     cp.set_defaults(func=cmd_compare)
+
+    ex = sub.add_parser("export", help="write the encoder alone (safetensors, ONNX) with its config and a model card")
+    ex.add_argument("run", help="run directory")
+    ex.add_argument("--out", required=True, help="a new or empty folder")
+    ex.add_argument("--format", default="safetensors", help="safetensors (always written) and/or onnx, comma-separated")
+    ex.set_defaults(func=cmd_export)
 
     da = sub.add_parser("data", help="data tools: `data shard` writes WebDataset tar shards from any source")
     da_sub = da.add_subparsers(dest="data_command", required=True)

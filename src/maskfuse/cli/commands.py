@@ -172,6 +172,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from maskfuse.export import export
+
+    formats = tuple(dict.fromkeys(["safetensors", *(f.strip() for f in args.format.split(",") if f.strip())]))
+    out.print(f"exported ({', '.join(formats)}): {export(args.run, args.out, formats)}")
+    return 0
+
+
 def cmd_recipes(args: argparse.Namespace) -> int:
     table = Table(title="recipes (maskfuse pretrain --recipe NAME)")
     table.add_column("name")
