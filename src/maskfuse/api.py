@@ -12,7 +12,9 @@ from maskfuse.config import Config, resolve
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.suite import evaluate_run
 from maskfuse.pretrained import Pretrained, from_pretrained, load
+from maskfuse.train.budget import UNSIZED
 from maskfuse.train.loop import fit
+from maskfuse.train.schedule import lr_factor
 from maskfuse.train.setup import default_run_dir
 from maskfuse.train.trackers import log_evaluation
 
@@ -53,16 +55,41 @@ def pretrain(config: Config | None = None, run_dir: str | Path | None = None, fo
 
 
 def resume(run_dir: str | Path, overrides: list[str] | None = None) -> Path:
-    """Continue a run from its latest checkpoint: same data order, same schedule."""
+    """Continue a run from its latest checkpoint: same data order, same schedule.
+
+    `train.steps=N` with more steps than the run planned extends it (a finished run too):
+    the schedule warms up again from where it was and decays to the new end
+    (train/schedule.py); fewer steps than planned are refused.
+    """
     path = Path(run_dir)
     ckpt = checkpoint.latest(path)
     if ckpt is None:
         raise ConfigError(f"{path}: no checkpoint to resume from")
-    for text in overrides or []:
-        if not text.startswith(RESUMABLE_KEYS):
+    overrides = list(overrides or [])
+    for text in overrides:
+        if not text.startswith((*RESUMABLE_KEYS, "train.steps=")):
             raise ConfigError(f"'{text}' cannot change on resume; it would alter the run's trajectory")
     saved, _ = checkpoint.read_config(ckpt)
-    return fit(resolve(base=saved, overrides=overrides), path, resume=True)
+    cfg = resolve(base=saved, overrides=overrides)
+    old = resolve(base=saved).train
+    if cfg.train.steps != old.steps:
+        extend(cfg, old, int(ckpt.name.split("-")[-1]))
+    return fit(cfg, path, resume=True)
+
+
+def extend(cfg: Config, old, at: int) -> None:
+    """Re-plan the schedule of a run resumed at step `at` with more steps than `old` planned."""
+    if old.budget is not None and old.steps == UNSIZED:
+        raise ConfigError("train.steps cannot change before the run has sized its budget; resume it without")
+    if cfg.train.steps <= max(old.steps, at):
+        raise ConfigError(
+            f"train.steps={cfg.train.steps}: the run is planned for {old.steps} steps and at step {at}; "
+            "to extend it, give more steps"
+        )
+    cfg.train.restart_step, cfg.train.restart_from = at, lr_factor(at, old)
+    cfg.train.budget = None  # the steps are given now
+    if cfg.train.stop_after is not None and cfg.train.stop_after <= at:
+        cfg.train.stop_after = None
 
 
 def evaluate(

@@ -212,6 +212,9 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps between checkpoints (written atomically; the last step always)
     keep_checkpoints: int = 1  # how many recent checkpoints stay on disk
     stop_after: int | None = None  # stop cleanly after this step, keeping the schedule of `steps`
+    restart_step: int | None = None  # set by `pretrain --resume RUN train.steps=N` (more steps than planned):
+    # the step from which the schedule warms up again and decays to the new end (train/schedule.py)
+    restart_from: float = 1.0  # the lr factor that re-warm-up starts from: where the old schedule was
     log_every: int = 10  # steps between lines in metrics.jsonl
     monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
     monitor_rows: int = 1000  # held-out rows the online monitors embed

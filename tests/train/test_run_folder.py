@@ -94,3 +94,33 @@ def test_resume_goes_on_past_a_reached_stop_after_and_accepts_a_lower_lr(tmp_pat
     assert "train.stop_after=2 was reached when the run stopped; it goes on towards train.steps=4" in said
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["step"] == 4
+
+
+def test_a_finished_run_is_extended_with_more_steps_and_resumes_the_same_way(tmp_path, capsys):
+    import torch
+    import yaml
+    from safetensors.torch import load_file
+
+    from maskfuse.checkpoint import latest
+
+    args = [*QUICK, "train.steps=6", "train.warmup_steps=2", "train.log_every=1", "train.checkpoint_every=2"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    for run in (a, b):
+        assert main(["pretrain", "--out", str(run), *args]) == 0
+    assert main(["pretrain", "--resume", str(a), "train.steps=4"]) == 2  # fewer than planned
+    assert "train.steps=4: the run is planned for 6 steps and at step 6; to extend it, give more steps" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    assert main(["pretrain", "--resume", str(a), "train.steps=10"]) == 0
+    # b: the same extension, stopped half way and resumed without settings: the same weights
+    assert main(["pretrain", "--resume", str(b), "train.steps=10", "train.stop_after=8"]) == 0
+    assert main(["pretrain", "--resume", str(b)]) == 0
+    wa, wb = (load_file(str(latest(r) / "model.safetensors")) for r in (a, b))
+    assert latest(a).name == latest(b).name == "step-0000010"
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    saved = yaml.safe_load((a / "config.yaml").read_text())["train"]
+    assert (saved["steps"], saved["restart_step"]) == (10, 6)
+    lrs = {r["step"]: r["lr"] for r in map(json.loads, (a / "metrics.jsonl").read_text().splitlines())}
+    assert sorted(lrs) == list(range(1, 11))
+    assert lrs[7] > lrs[6] and lrs[8] == pytest.approx(max(lrs.values()))  # warm again, to the peak, then decay
+    assert lrs[10] < lrs[9] == lrs[8]  # the cosine of the 2 steps after the new warm-up

@@ -21,3 +21,18 @@ def test_wsd_is_flat_then_linear():
     assert lr_factor(80, cfg) == pytest.approx(1.0)
     assert lr_factor(90, cfg) == pytest.approx(0.5)
     assert lr_factor(100, cfg) == pytest.approx(0.0)
+
+
+def test_an_extended_schedule_warms_again_from_where_it_was_and_decays_to_the_new_end():
+    old = TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    at = 100  # a finished run, resumed with train.steps=160
+    new = TrainConfig(steps=160, warmup_steps=10, min_lr_ratio=0.1, restart_step=at, restart_from=lr_factor(at, old))
+    assert new.restart_from == pytest.approx(0.1)
+    assert lr_factor(100, new) == pytest.approx(0.1 + 0.9 * 1 / 10)  # warming up from the floor
+    assert lr_factor(109, new) == pytest.approx(1.0)  # the peak after warmup_steps
+    assert lr_factor(135, new) == pytest.approx(0.1 + 0.9 * 0.5)  # half way through the new cosine
+    assert lr_factor(160, new) == pytest.approx(0.1)
+    rest = [lr_factor(s, new) for s in range(110, 160)]
+    assert all(a >= b for a, b in zip(rest, rest[1:]))
+    wsd = TrainConfig(steps=50, warmup_steps=0, schedule="wsd", decay_fraction=0.2, restart_step=40, restart_from=0.3)
+    assert lr_factor(40, wsd) == 1.0 and lr_factor(47, wsd) == 1.0 and lr_factor(49, wsd) == pytest.approx(0.505)

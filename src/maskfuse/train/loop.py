@@ -143,7 +143,7 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, splits: Splits | None 
     notes = splits.notes + fit_batch(cfg, len(splits.train), world) + fit_patches(cfg, splits.spec)
     prepare_run_dir(cfg, run_dir, resume, world, force)
     with held(run_dir, world):  # one writer per run folder
-        if not resume and world.main:
+        if world.main and (not resume or cfg.train.restart_step is not None):  # an extension re-plans it
             write_config(cfg, run_dir)
         announce(notes, run_dir, world)
         return run_steps(cfg, run_dir, resume, splits, world, device, began)
