@@ -96,6 +96,9 @@ class ModelConfig:
     heads: int | None = None  # overrides the size's head count
     mlp_ratio: float = 4.0  # hidden width of each block's MLP, as a multiple of dim
     cls_token: bool = False  # pooled embedding = cls token if True, else mean of tokens
+    init: str | None = None  # start the encoder from a maskfuse run or export folder, or a .safetensors
+    # file (maskfuse/init_from.py); None: random init
+    init_strict: bool = True  # model.init must fill every weight; false: start from what fits
 
 
 @dataclass

@@ -12,6 +12,7 @@ from torch import nn
 import maskfuse.modalities  # noqa: F401  (registers the tokenizers)
 from maskfuse.config import Config, ModelConfig
 from maskfuse.errors import ConfigError
+from maskfuse.init_from import init_from
 from maskfuse.nn.block import Transformer
 from maskfuse.nn.heads import SharedSpaceHead
 from maskfuse.registry import MODALITIES
@@ -177,9 +178,14 @@ def build_backbone(cfg: Config, spec: DataSpec) -> Backbone | MultiBackbone:
     """The tokenizer registered for `spec.modality` and a trunk sized by cfg.model; for
     paired data (spec.parts) a MultiBackbone over every modality."""
     if spec.parts:
+        if cfg.model.init:
+            raise ConfigError("model.init starts single-modality encoders; paired runs do not take it yet")
         return MultiBackbone(cfg, spec)
     tokenizer = MODALITIES.get(spec.modality)(cfg, spec, trunk_size(cfg.model).dim)
-    return Backbone(tokenizer, Encoder(cfg.model))
+    backbone = Backbone(tokenizer, Encoder(cfg.model))
+    if cfg.model.init:  # before a method copies it into EMA teachers, so they start from it too
+        backbone.init_rows = init_from(backbone, cfg.model.init, cfg.model.init_strict)
+    return backbone
 
 
 @torch.no_grad()

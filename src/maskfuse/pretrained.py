@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,12 @@ class Pretrained:
         return z.numpy()
 
 
+def weights_from_file(cfg: Config) -> Config:
+    """The config to rebuild a saved encoder with: its weights come from the file, so the
+    model.init it was started from is not read again (it may be gone)."""
+    return replace(cfg, model=replace(cfg.model, init=None))
+
+
 def load(run_dir: str | Path) -> Pretrained:
     """Load the latest checkpoint of a run directory (weights from safetensors only)."""
     run_dir = Path(run_dir)
@@ -71,7 +77,7 @@ def load(run_dir: str | Path) -> Pretrained:
             cfg_dict, spec_dict = checkpoint.read_config(ckpt)
             cfg = resolve(base=cfg_dict)
             spec = DataSpec.from_dict(spec_dict)
-            backbone = build_backbone(cfg, spec)
+            backbone = build_backbone(weights_from_file(cfg), spec)
             checkpoint.load_weights(backbone, ckpt, prefix="backbone.")
         except DataError:
             if checkpoint.latest(run_dir) == ckpt:
@@ -93,7 +99,7 @@ def from_pretrained(path: str | Path) -> Pretrained:
         raise ConfigError(f"{path}: neither a maskfuse export (model.safetensors + config.json) nor a run folder")
     cfg_dict, spec_dict = checkpoint.read_config(path)
     spec = DataSpec.from_dict(spec_dict)
-    backbone = build_backbone(resolve(base=cfg_dict), spec)
+    backbone = build_backbone(weights_from_file(resolve(base=cfg_dict)), spec)
     checkpoint.load_weights(backbone, path)
     step = json.loads((path / "config.json").read_text()).get("step", 0)
     return Pretrained(backbone.eval(), resolve(base=cfg_dict), spec, int(step), path)

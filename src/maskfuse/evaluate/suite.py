@@ -42,7 +42,8 @@ def feature_sets(
     if init is not None:
         sets.append(raw_feature_set(splits, backbone.tokenizer.raw_features, e.batch_size))
         advance(what="raw input features")
-        sets.append(backbone_feature_set("random init", init, splits, e.batch_size, e.probe_last_n))
+        name = "initial weights" if cfg.model.init else "random init"  # model.init: the source's
+        sets.append(backbone_feature_set(name, init, splits, e.batch_size, e.probe_last_n))
         advance(what="random-init features")
     sets.append(backbone_feature_set("pretrained", backbone, splits, e.batch_size, e.probe_last_n))
     advance(what="pretrained features")

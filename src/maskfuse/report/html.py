@@ -51,7 +51,7 @@ def verdict(report: dict[str, Any]) -> str:
             continue
         score = 100 * pre[key]["top1"]
         against = []
-        for row in ("random init", "raw input"):
+        for row in ("random init", "initial weights", "raw input"):
             if "top1" in rows.get(row, {}).get(key, {}):
                 delta = score - 100 * rows[row][key]["top1"]
                 against.append(f"{delta:+.1f} points over {row}")

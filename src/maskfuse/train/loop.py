@@ -29,6 +29,7 @@ from maskfuse.errors import ConfigError, TrainingDiverged
 from maskfuse.evaluate.monitor import OnlineMonitor
 from maskfuse.methods.build import build_method, check_names
 from maskfuse.nn.block import configure_blocks
+from maskfuse.pretrained import weights_from_file
 from maskfuse.train import budget
 from maskfuse.train.batches import train_batches
 from maskfuse.train.budget import BudgetSizing, budget_sizing, parse_budget
@@ -40,6 +41,7 @@ from maskfuse.train.schedule import lr_factor
 from maskfuse.train.setup import (
     NOTES,
     announce,
+    announce_init,
     check_modality,
     fit_batch,
     fit_patches,
@@ -154,7 +156,10 @@ def run_steps(
 ) -> Path:
     """The model, its optimizer and the loop over steps, in a prepared run folder."""
     fsdp = cfg.train.fsdp
-    model = build_method(cfg, splits.spec).to(device)
+    # a resumed run's weights come from its checkpoint: its model.init is not read again
+    model = build_method(weights_from_file(cfg) if resume else cfg, splits.spec).to(device)
+    if world.main and not resume and hasattr(model.backbone, "init_rows"):
+        announce_init(model.backbone.init_rows, cfg.model.init, run_dir)
     configure_blocks(model, cfg.train.checkpointing, cfg.train.compile)
     net = shard_model(model) if fsdp else wrap(model, world)
     opt = build_optimizer(model, cfg.train)

@@ -42,6 +42,7 @@ WRITTEN = (
     "report",
     "tensorboard",
     "trackers.json",  # the ids of the W&B / MLflow runs a resume continues
+    "init.json",  # where the encoder's weights came from (model.init)
     "metrics.csv",
     "eval.csv",
     "wandb",
@@ -154,6 +155,18 @@ def announce(notes: list[str], run_dir: Path, world: World) -> None:
     for note in notes:
         NOTES.print(f"[bold]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     checkpoint.write_text_atomic(run_dir / "data_notes.json", json.dumps(notes, indent=1))
+
+
+def announce_init(rows: list[dict], source: str, run_dir: Path) -> None:
+    """Print where the encoder's weights came from (model.init), one line per tensor, and keep
+    the table in run_dir/init.json."""
+    counts = {k: sum(r["status"] == k for r in rows) for k in ("loaded", "kept", "left at init", "unused")}
+    said = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    NOTES.print(f"[bold]note:[/] model.init={escape(source)}: {said}", highlight=False, soft_wrap=True)
+    for r in rows:
+        why = f" ({r['why']})" if "why" in r else ""
+        NOTES.print(f"  {r['status']:13s} {escape(r['tensor'])} {r['shape']}{escape(why)}", highlight=False)
+    checkpoint.write_text_atomic(run_dir / "init.json", json.dumps({"source": source, "tensors": rows}, indent=1))
 
 
 def check_modality(cfg: Config, spec: DataSpec) -> None:
