@@ -152,7 +152,7 @@ class ContrastiveConfig:
 class TeacherConfig:
     top_k: int = 3  # data2vec: the target averages the teacher's last k blocks
     momentum: float = 0.996  # EMA momentum of the teacher (data2vec, ijepa)
-    path: str | None = None  # maskdistill / mrmae / maskalign: run directory of the frozen teacher
+    path: str | None = None  # maskdistill / mrmae / maskalign: the frozen teacher, a run or export folder
     layers: int = 0  # frozen teacher: run only its first `layers` blocks (DMAE); 0 = all
 
 

@@ -93,6 +93,8 @@ def from_pretrained(path: str | Path) -> Pretrained:
     """An encoder from a `maskfuse export` folder (model.safetensors + config.json), or from a
     run folder (its latest checkpoint, as `load`). Weights come from safetensors only."""
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: does not exist (expected a maskfuse run or export folder)")
     if (path / "checkpoints").is_dir():
         return load(path)
     if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):

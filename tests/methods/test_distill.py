@@ -111,7 +111,7 @@ def test_teacher_errors_name_the_setting(tmp_path, teacher, digits):
     other = teacher_run(tmp_path / "p4", small_config("mae", p="image.patch_size=4"), digits.spec)
     with pytest.raises(ConfigError, match="grid"):
         build("maskalign", other, digits)
-    with pytest.raises(Exception, match="run directory does not exist"):
+    with pytest.raises(Exception, match="does not exist"):
         build("maskdistill", tmp_path / "nowhere", digits)
 
 
@@ -123,3 +123,12 @@ def test_distilling_from_a_real_pretrained_run_end_to_end(tmp_path):
     report = maskfuse.evaluate(student)
     assert report["results"]["pretrained"]["knn"]["top1"] > 0.5  # ten digits: chance is 0.1
     assert maskfuse.load(student).embed(load_data(maskfuse.resolve("mae").data).test.inputs[:5]).shape[0] == 5
+
+
+def test_an_exported_encoder_is_a_teacher_like_its_run(tmp_path, teacher, digits):
+    from maskfuse.export import export
+
+    exported = export(teacher, tmp_path / "exp")
+    from_run, from_export = build("maskdistill", teacher, digits), build("maskdistill", exported, digits)
+    a, b = from_run.teacher.backbone.state_dict(), from_export.teacher.backbone.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -9,7 +9,7 @@ from torch import nn
 from maskfuse.config import Config
 from maskfuse.encoder import Backbone
 from maskfuse.errors import ConfigError
-from maskfuse.pretrained import load
+from maskfuse.pretrained import from_pretrained
 from maskfuse.types import DataSpec
 
 
@@ -39,8 +39,10 @@ def frozen_teacher(cfg: Config, spec: DataSpec, grid: tuple[int, ...]) -> Frozen
     whose student tokens lie on `grid`; keep only its first cfg.teacher.layers blocks."""
     t = cfg.teacher
     if not t.path:
-        raise ConfigError(f"method '{cfg.method}' distils a frozen teacher: set teacher.path to a maskfuse run folder")
-    teacher = load(t.path)
+        raise ConfigError(
+            f"method '{cfg.method}' distils a frozen teacher: set teacher.path to a maskfuse run or export folder"
+        )
+    teacher = from_pretrained(t.path)  # a run folder or a `maskfuse export`
     if teacher.spec.modality != spec.modality or tuple(teacher.spec.shape) != tuple(spec.shape):
         raise ConfigError(
             f"teacher.path {t.path}: trained on {teacher.spec.modality} {list(teacher.spec.shape)}, "
