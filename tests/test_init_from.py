@@ -46,7 +46,8 @@ def test_a_partial_fit_is_an_error_naming_the_tensors_unless_allowed(source_run)
         build_backbone(other_patch, spec)
     loose = small_config("mae", i=f"model.init={source_run}", p="image.patch_size=4", s="model.init_strict=false")
     rows = {r["tensor"]: r for r in build_backbone(loose, spec).init_rows}
-    assert rows["tokenizer.proj.weight"]["status"] == "left at init" and rows["tokenizer.proj.bias"]["status"] == "loaded"
+    assert rows["tokenizer.proj.weight"]["status"] == "left at init"
+    assert rows["tokenizer.proj.bias"]["status"] == "loaded"
     for bad, said in (("timm:vit_tiny", "not read yet"), ("/nowhere/x.bin", "expected a maskfuse run or export")):
         with pytest.raises(ConfigError, match=said):
             build_backbone(small_config("mae", i=f"model.init={bad}"), spec)

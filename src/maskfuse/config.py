@@ -36,10 +36,9 @@ class DataConfig:
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
     test_regex: str | None = None  # audio-folder / fsdd: files whose name matches form the test split
     text_column: str = "text"  # text sources (CSV / Parquet / JSONL): the column holding the text
-    vocab: str = "bpe"  # text: bpe | wordpiece (trained on the training split) | items (ids as words)
-    # | a path to a tokenizer.json (it must define [PAD] and [MASK]). BPE is the default because its
-    # training is deterministic: WordPiece's is not (huggingface/tokenizers#1794), so two runs on the
-    # same text get other vocabularies, and other bag-of-words baselines
+    vocab: str = "bpe"  # text: bpe | wordpiece (trained on the training split) | items (ids as words) | a
+    # tokenizer.json path (with [PAD] and [MASK]). BPE, as its training is deterministic and WordPiece's
+    # is not (huggingface/tokenizers#1794): other vocabularies, other bag-of-words baselines per run
     vocab_size: int = 4000  # text: vocabulary size when training one
     vocabs: tuple[str, ...] = ()  # paired text columns: "column:tokenizer.json" each, else data.vocab
     categorical: tuple[str, ...] = ()  # table: columns to treat as categorical (default: inferred)
@@ -96,8 +95,7 @@ class ModelConfig:
     heads: int | None = None  # overrides the size's head count
     mlp_ratio: float = 4.0  # hidden width of each block's MLP, as a multiple of dim
     cls_token: bool = False  # pooled embedding = cls token if True, else mean of tokens
-    init: str | None = None  # start the encoder from a maskfuse run or export folder, or a .safetensors
-    # file (maskfuse/init_from.py); None: random init
+    init: str | None = None  # start from a maskfuse run / export folder or a .safetensors file (init_from.py)
     init_strict: bool = True  # model.init must fill every weight; false: start from what fits
 
 
@@ -215,15 +213,13 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps between checkpoints (written atomically; the last step always)
     keep_checkpoints: int = 1  # how many recent checkpoints stay on disk
     stop_after: int | None = None  # stop cleanly after this step, keeping the schedule of `steps`
-    restart_step: int | None = None  # set by `pretrain --resume RUN train.steps=N` (more steps than planned):
-    # the step from which the schedule warms up again and decays to the new end (train/schedule.py)
-    restart_from: float = 1.0  # the lr factor that re-warm-up starts from: where the old schedule was
+    restart_step: int | None = None  # set by `--resume RUN train.steps=N`: from this step the lr warms up
+    restart_from: float = 1.0  # again, from this factor, then decays to the new end (train/schedule.py)
     log_every: int = 10  # steps between lines in metrics.jsonl
     monitor_every: int = 100  # online RankMe / k-NN on held-out rows every N steps; 0 = off
     monitor_rows: int = 1000  # held-out rows the online monitors embed
     progress: bool = True  # a progress bar on a terminal, plain lines with an ETA otherwise
-    trackers: tuple[str, ...] = ()  # also log to: tensorboard, wandb, mlflow, csv (maskfuse/train/trackers.py);
-    # metrics.jsonl is always written and stays the truth
+    trackers: tuple[str, ...] = ()  # also log to tensorboard, wandb, mlflow, csv (metrics.jsonl: always)
     tensorboard: bool = False  # the same as tensorboard in train.trackers (kept for runs and recipes that set it)
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     accumulate: int = 1  # gradient accumulation: micro-batches per step (contrastive negatives shrink with them)
