@@ -82,6 +82,7 @@ RANGES: dict[str, Range] = {
     "train.weight_decay": AT_LEAST_0, "train.betas": BELOW_1, "train.warmup_steps": AT_LEAST_0,
     "train.decay_fraction": PART, "train.grad_clip": POSITIVE, "train.seed": AT_LEAST_0,
     "train.checkpoint_every": AT_LEAST_1, "train.keep_checkpoints": AT_LEAST_1, "train.stop_after": AT_LEAST_1,
+    "train.restart_step": AT_LEAST_0, "train.restart_from": SHARE,
     "train.log_every": AT_LEAST_1, "train.monitor_every": AT_LEAST_0, "train.monitor_rows": AT_LEAST_1,
     "train.threads": AT_LEAST_1, "train.accumulate": AT_LEAST_1,
     "eval.knn_k": AT_LEAST_1, "eval.knn_grid": AT_LEAST_1, "eval.knn_temperature": POSITIVE,
