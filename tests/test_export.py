@@ -90,3 +90,19 @@ def test_a_text_export_carries_its_tokenizer_and_runs_in_onnxruntime(tmp_path):
     (got,) = ort.InferenceSession(str(out / "model.onnx")).run(None, {"raw": ids.numpy()})
     with torch.no_grad():
         np.testing.assert_allclose(got, model.backbone(ids).numpy(), atol=1e-4)
+
+
+def test_an_exported_image_encoder_reads_other_sizes_with_stretched_positions(image_run, tmp_path):
+    out = export(image_run, tmp_path / "exp")
+    small = maskfuse.from_pretrained(out)
+    large = maskfuse.from_pretrained(out, input_shape=(1, 16, 16))
+    assert small.backbone.tokenizer.grid == (4, 4) and large.backbone.tokenizer.grid == (8, 8)
+    trained, stretched = small.backbone.tokenizer.pos[0], large.backbone.tokenizer.pos[0]
+    for a, b in ((0, 0), (3, 7), (12, 56), (15, 63)):  # the four corners keep their trained positions
+        torch.testing.assert_close(stretched[b], trained[a])
+    x = torch.rand(5, 1, 8, 8).numpy()
+    big = torch.nn.functional.interpolate(torch.as_tensor(x), scale_factor=2, mode="nearest").numpy()
+    assert large.embed(big).shape == small.embed(x).shape == (5, small.backbone.encoder.dim)
+    np.testing.assert_array_equal(maskfuse.from_pretrained(out, input_shape=(1, 8, 8)).embed(x), small.embed(x))
+    with pytest.raises(ConfigError, match=r"only image encoders take another size, with the same channels"):
+        maskfuse.from_pretrained(out, input_shape=(3, 16, 16))

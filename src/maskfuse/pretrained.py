@@ -89,19 +89,41 @@ def load(run_dir: str | Path) -> Pretrained:
     raise DataError(f"{run_dir}: its checkpoints changed ten times while being read; try again")
 
 
-def from_pretrained(path: str | Path) -> Pretrained:
+def from_pretrained(path: str | Path, input_shape: tuple[int, ...] | None = None) -> Pretrained:
     """An encoder from a `maskfuse export` folder (model.safetensors + config.json), or from a
-    run folder (its latest checkpoint, as `load`). Weights come from safetensors only."""
+    run folder (its latest checkpoint, as `load`). Weights come from safetensors only.
+
+    `input_shape` (images: (C, H, W)) reads images of another size than the encoder was
+    trained on: the trained positions are stretched over the new token grid."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: does not exist (expected a maskfuse run or export folder)")
     if (path / "checkpoints").is_dir():
-        return load(path)
-    if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):
+        model = load(path)
+    elif (path / "config.json").is_file() and (path / "model.safetensors").is_file():
+        cfg_dict, spec_dict = checkpoint.read_config(path)
+        spec = DataSpec.from_dict(spec_dict)
+        backbone = build_backbone(weights_from_file(resolve(base=cfg_dict)), spec)
+        checkpoint.load_weights(backbone, path)
+        step = json.loads((path / "config.json").read_text()).get("step", 0)
+        model = Pretrained(backbone.eval(), resolve(base=cfg_dict), spec, int(step), path)
+    else:
         raise ConfigError(f"{path}: neither a maskfuse export (model.safetensors + config.json) nor a run folder")
-    cfg_dict, spec_dict = checkpoint.read_config(path)
-    spec = DataSpec.from_dict(spec_dict)
-    backbone = build_backbone(weights_from_file(resolve(base=cfg_dict)), spec)
-    checkpoint.load_weights(backbone, path)
-    step = json.loads((path / "config.json").read_text()).get("step", 0)
-    return Pretrained(backbone.eval(), resolve(base=cfg_dict), spec, int(step), path)
+    if input_shape is None or tuple(input_shape) == tuple(model.spec.shape):
+        return model
+    return resized(model, tuple(input_shape))
+
+
+def resized(model: Pretrained, shape: tuple[int, ...]) -> Pretrained:
+    """The same image encoder for inputs of `shape` (C, H, W), its positions stretched."""
+    spec = model.spec
+    if spec.modality != "image" or len(shape) != 3 or shape[0] != spec.shape[0]:
+        raise ConfigError(
+            f"input_shape={list(shape)}: only image encoders take another size, with the same channels "
+            f"({spec.modality} {list(spec.shape)})"
+        )
+    new_spec = replace(spec, shape=shape)
+    backbone = build_backbone(weights_from_file(model.config), new_spec)
+    backbone.load_state_dict(model.backbone.state_dict())
+    backbone.tokenizer.stretch_positions(model.backbone.tokenizer.grid)
+    return replace(model, backbone=backbone.eval(), spec=new_spec)

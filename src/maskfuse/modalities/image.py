@@ -51,6 +51,13 @@ class ImageTokenizer(nn.Module):
         self.register_buffer("coords", coords, persistent=False)
         self.register_buffer("pos", sincos(coords, dim)[None], persistent=False)
 
+    def stretch_positions(self, trained_grid: tuple[int, int]) -> None:
+        """Give this grid the positions of the grid the weights were trained on, stretched over
+        it (each axis's coordinates scaled to the trained extent: the sin-cos table is
+        interpolated, not extended), so an encoder reads larger or smaller images."""
+        scale = torch.tensor([(t - 1) / max(g - 1, 1) for t, g in zip(trained_grid, self.grid)])
+        self.pos = sincos(self.coords.float() * scale, self.pos.shape[-1])[None].to(self.pos.dtype)
+
     def patchify(self, images: torch.Tensor) -> torch.Tensor:
         """[B, C, H, W] -> [B, N, p*p*C]."""
         b, c, h, w = images.shape
