@@ -49,6 +49,7 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "tau": ("contrastive", "simclr", ["contrastive.loss=tau"]),
     "multiview-3": ("contrastive", "simclr", ["contrastive.views=3"]),
     "moco": ("contrastive", "moco", []),
+    "byol": ("bootstrap", "byol", []),
     # frozen teacher: a SimCLR run of the same budget on the same images, trained first (its time not counted)
     "maskdistill": ("teacher", "maskdistill", ["teacher.path={teacher}"]),
     "dmae-2": ("teacher", "maskdistill", ["teacher.path={teacher}", "teacher.layers=2"]),
