@@ -114,15 +114,22 @@ def read_config(ckpt: Path) -> tuple[dict, dict]:
         raise DataError(f"{ckpt / 'config.json'}: unreadable checkpoint config ({err})") from err
 
 
-def load_weights(model: nn.Module, ckpt: Path, prefix: str = "") -> None:
-    """Load `model` (or the sub-module under `prefix`) from ckpt/model.safetensors."""
-    path = ckpt / "model.safetensors"
+def read_weights(path: Path, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors file (those under `prefix`, with it removed); a file
+    that cannot be read is a DataError naming it."""
     try:
         weights = load_file(str(path))
     except Exception as err:  # safetensors raises its own error types
         raise DataError(f"{path}: unreadable weights ({err})") from err
     if prefix:
         weights = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+    return weights
+
+
+def load_weights(model: nn.Module, ckpt: Path, prefix: str = "") -> None:
+    """Load `model` (or the sub-module under `prefix`) from ckpt/model.safetensors."""
+    path = ckpt / "model.safetensors"
+    weights = read_weights(path, prefix)
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
         raise DataError(f"{path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")

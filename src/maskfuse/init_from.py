@@ -17,11 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from maskfuse import checkpoint
-from maskfuse.errors import ConfigError, DataError
+from maskfuse.errors import ConfigError
 
 DATA_STATISTICS = ("in_mean", "in_std")  # buffers that describe the data a tokenizer reads
 NOT_YET = ("timm:", "hf:", "open_clip:")
@@ -44,10 +43,7 @@ def source_weights(source: str) -> dict[str, torch.Tensor]:
         file = path
     else:
         raise ConfigError(f"model.init={source}: expected a maskfuse run or export folder, or a .safetensors file")
-    try:
-        weights = load_file(str(file))
-    except Exception as err:  # safetensors raises its own error types
-        raise DataError(f"{file}: unreadable weights ({err})") from err
+    weights = checkpoint.read_weights(file)
     if any(k.startswith("backbone.") for k in weights):  # a checkpoint's whole method
         weights = {k[len("backbone.") :]: v for k, v in weights.items() if k.startswith("backbone.")}
     return weights
