@@ -25,7 +25,7 @@ from safetensors.torch import save_file
 
 from maskfuse import checkpoint
 from maskfuse.errors import ConfigError
-from maskfuse.evaluate.suite import headline_rows
+from maskfuse.evaluate.suite import headline_rows, saved_eval
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.version import __version__
 
@@ -61,11 +61,8 @@ def model_card(model: Pretrained, run: Path, formats: list[str]) -> str:
     ]  # fmt: skip
     if "onnx" in formats:
         lines += ["`model.onnx` takes `raw` [batch, *input_shape] and returns `pooled_embedding`.", ""]
-    try:
-        report = json.loads((run / "eval.json").read_text())
-    except (OSError, ValueError):
-        report = None
-    if report and report.get("step") == model.step and "results" in report:
+    report = saved_eval(run, model.step)
+    if report is not None:
         columns, rows = headline_rows(report)
         lines += [f"## Evaluation (held-out split, {report['test_rows']} rows)", "",
                   "| features | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]  # fmt: skip

@@ -147,6 +147,16 @@ def evaluate_run(
     return report
 
 
+def saved_eval(run_dir: Path, step: int) -> dict[str, Any] | None:
+    """The run's eval.json when it scores the checkpoint at `step`; None when it is missing,
+    unreadable or scores another step."""
+    try:
+        report = json.loads((Path(run_dir) / "eval.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("step") == step and "results" in report else None
+
+
 def headline_rows(report: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
     """Column titles and, per row, the formatted headline of each protocol (for tables)."""
     names = report["protocols"]

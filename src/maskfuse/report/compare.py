@@ -22,7 +22,7 @@ from maskfuse.data.base import spread
 from maskfuse.encoder import embed_dataset
 from maskfuse.errors import ConfigError
 from maskfuse.evaluate.alignment import linear_cka, mutual_knn
-from maskfuse.evaluate.suite import evaluate_run, headline_rows
+from maskfuse.evaluate.suite import evaluate_run, headline_rows, saved_eval
 from maskfuse.overrides import flatten
 from maskfuse.pretrained import Pretrained, load
 from maskfuse.report import figures
@@ -34,11 +34,7 @@ SIMILARITY_ROWS = 2000  # held-out rows embedded by every run for CKA / mutual k
 
 def current_eval(model: Pretrained) -> dict[str, Any]:
     """The run's eval.json when it scores the run's latest checkpoint, else a fresh evaluation."""
-    try:
-        report = json.loads((model.path / "eval.json").read_text())
-    except (OSError, ValueError):
-        return evaluate_run(model.path)
-    return report if isinstance(report, dict) and report.get("step") == model.step else evaluate_run(model.path)
+    return saved_eval(model.path, model.step) or evaluate_run(model.path)
 
 
 def run_names(runs: list[Path]) -> list[str]:
