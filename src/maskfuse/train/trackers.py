@@ -45,7 +45,12 @@ def _need(module: str, extra: str, tracker: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise ConfigError(f"train.trackers={tracker} needs {extra}: pip install 'maskfuse[{extra}]'") from err
+        raise missing(tracker, extra) from err
+
+
+def missing(tracker: str, extra: str) -> ConfigError:
+    """The error for a tracker whose package is not installed, naming the extra that brings it."""
+    return ConfigError(f"train.trackers={tracker} needs {extra}: pip install 'maskfuse[{extra}]'")
 
 
 def _ids(run_dir: Path) -> dict[str, str]:
@@ -187,7 +192,7 @@ def tracker_names(train_cfg) -> list[str]:
     for name in names:  # an unknown name, or a missing package, fails before any data is read
         needs = TRACKERS.get(name).needs
         if needs and importlib.util.find_spec(needs[0]) is None:
-            raise ConfigError(f"train.trackers={name} needs {needs[1]}: pip install 'maskfuse[{needs[1]}]'")
+            raise missing(name, needs[1])
     return names
 
 
