@@ -58,6 +58,17 @@ def test_uniformity_alignment_spectrum_values():
     assert spectrum(line)[0] == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("rows,cols", [(40, 12), (12, 40), (12, 90)])
+def test_spectrum_matches_the_covariance_eigenvalues_tall_or_wide(rows, cols):
+    """Wide inputs (raw voxels: 27,000 columns) use the N x N Gram matrix; the values and
+    the list's length stay those of the D x D covariance."""
+    z = torch.randn(rows, cols)
+    x = torch.nn.functional.normalize(z.double(), dim=1)
+    eig = torch.linalg.eigvalsh(torch.cov(x.T)).flip(0).clamp_min(0)
+    expected = (eig / eig.sum())[:64].tolist()
+    assert spectrum(z) == pytest.approx(expected, abs=1e-9)
+
+
 def test_cka_and_mutual_knn():
     x = torch.randn(200, 16)
     q, _ = torch.linalg.qr(torch.randn(16, 16))

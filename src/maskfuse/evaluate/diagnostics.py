@@ -27,9 +27,14 @@ def alignment(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def spectrum(z: torch.Tensor, top: int = 64) -> list[float]:
-    """Eigenvalues of the covariance of L2-normalised rows, largest first, as shares of the total."""
+    """Eigenvalues of the covariance of L2-normalised rows, largest first, as shares of the total.
+    With more columns than rows (raw voxels, pixels) they come from the rows' Gram matrix
+    instead, which has the same non-zero eigenvalues and is N x N, not D x D."""
     x = F.normalize(z.double(), dim=1)
-    eig = torch.linalg.eigvalsh(torch.cov(x.T)).flip(0).clamp_min(0)
+    x = x - x.mean(0)
+    gram = x @ x.T if x.shape[1] > x.shape[0] else x.T @ x
+    eig = torch.linalg.eigvalsh(gram / max(len(x) - 1, 1)).flip(0).clamp_min(0)
+    eig = F.pad(eig, (0, x.shape[1] - len(eig)))  # the D - N zero eigenvalues the Gram matrix leaves out
     return (eig / eig.sum().clamp_min(1e-12))[:top].tolist()
 
 
