@@ -14,8 +14,6 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"<!-- (generated|readme|example): ([^>]+?) -->")
 
@@ -30,12 +28,12 @@ def _cell(text: str) -> str:
 
 def recipes() -> str:
     from maskfuse.overrides import flatten
-    from maskfuse.recipes import recipe_names
+    from maskfuse.recipes import read_recipe, recipe_description, recipe_names
 
     rows = ["| recipe | what it does | modality | settings it sets |", "|---|---|---|---|"]
     for name in recipe_names():
-        data = yaml.safe_load((ROOT / "src/maskfuse/recipes" / f"{name}.yaml").read_text())
-        description = data.pop("description", "")
+        data = read_recipe(name)  # built-in recipes lie in recipes/ and in modality folders
+        description = recipe_description(name)
         modality = data.pop("modality", None) or "any"
         sets = ", ".join(f"`{k}={_value(v)}`" for k, v in flatten(data).items())
         rows.append(f"| `{name}` | {_cell(description)} | {modality} | {_cell(sets)} |")

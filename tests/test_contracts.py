@@ -16,7 +16,7 @@ from maskfuse.data.text_docs import table_documents
 from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
 from maskfuse.methods.build import build_method
-from maskfuse.registry import METHODS, OBJECTIVES, SAMPLERS
+from maskfuse.registry import METHODS, MODALITIES, OBJECTIVES, SAMPLERS
 from maskfuse.types import DataSpec
 from tests.conftest import small_config, teacher_run
 
@@ -59,6 +59,11 @@ def test_every_sampler_drives_every_masked_method_on_every_modality(name, method
     spec = modality_data.spec
     extra = {f"x{i}": s for i, s in enumerate(MODALITY_SETTINGS[spec.modality])}
     cfg = small_config(method, s=f"mask.sampler={name}", r="mask.ratio=0.5", **extra)
+    most = getattr(SAMPLERS.get(name), "max_axes", None)
+    if most is not None and spec.modality in GRID_AXES and GRID_AXES[spec.modality] > most:
+        with pytest.raises(ConfigError, match=f"mask.sampler={name} draws on token grids of at most {most} axes"):
+            build_method(cfg, spec)
+        return
     model = build_method(cfg, spec)
     batch = modality_data.train.batch(torch.arange(8))
     n = math.prod(model.backbone.tokenizer.grid)
@@ -140,6 +145,26 @@ def audio_arrays(x, y):
     spec = DataSpec("audio", (1, x.shape[-1]), (0.0,), (1.0,), 4, ("a", "b", "c", "d"))
     train = ArrayDataset(torch.as_tensor(x[:32]), torch.as_tensor(y[:32]), "audio")
     return Splits(train, ArrayDataset(torch.as_tensor(x[32:]), torch.as_tensor(y[32:]), "audio"), spec)
+
+
+GRID_AXES = {"volume": 3, "video": 3}  # token grids of more than 2 axes
+
+
+def folder_examples() -> None:
+    """Modalities that bring their own contract example (a modality folder's tokenizer
+    builder carries `contract_example() -> (Splits, settings)`) join the tables above."""
+    for name in MODALITIES.names():
+        example = getattr(MODALITIES.get(name), "contract_example", None)
+        if name not in MODALITY_DATA and example is not None:
+            MODALITY_DATA[name] = lambda example=example: example()[0]
+            MODALITY_SETTINGS[name] = example()[1]
+
+
+folder_examples()
+
+
+def test_every_modality_has_contract_data():
+    assert sorted(MODALITY_DATA) == MODALITIES.names()
 
 
 @pytest.fixture(scope="module", params=sorted(MODALITY_DATA))

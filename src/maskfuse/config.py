@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from maskfuse.config_ranges import check_ranges
+from maskfuse.config_sections import with_modality_sections
 from maskfuse.overrides import from_dict, merge, parse_override, plain
 from maskfuse.recipes import read_recipe
 
@@ -29,8 +30,7 @@ class DataConfig:
     value_column: str = "value"  # series-table long form: the value column
     max_length: int | None = None  # series: crop to this many steps; text: tokens per sequence, longer
     # documents are cut (None: the longest document, at most 512)
-    text_chunks: bool = False  # text: cut documents longer than the sequence length into several rows
-    # (pieces of one document stay in one split) instead of keeping their first tokens
+    text_chunks: bool = False  # text: cut longer documents into several rows (in one split), not to their start
     sample_rate: int = 8000  # audio: every file is resampled to this rate (polyphase, scipy)
     max_seconds: float = 1.0  # audio: longer clips are cropped, shorter ones padded (and masked as padding)
     label_regex: str | None = None  # audio-folder: a regex whose first group in the file name is the label
@@ -248,16 +248,14 @@ class EvalConfig:
     zeroshot_prompt: str | None = None  # paired data with text: "{}" filled with each class name for
     # zero-shot prototypes (None: the data's held-out templates, e.g. digits-av's, else the bare name)
     batch_size: int = 512  # rows embedded at a time
-    stream_rows: int = 20000  # data read from disk on demand (shards, Hugging Face): training rows the
-    # probes and k-NN use (the first ones); in-memory sets use every row
+    stream_rows: int = 20000  # data read on demand (shards, Hugging Face): training rows the probes and k-NN use
     seed: int = 0  # seed of the probes, k-means and few-shot episodes
 
 
 @dataclass
-class Config:
+class CoreConfig:  # the sections every run has; `Config` adds one per modality folder
     method: str = "mae"  # a registered method: mae, simmim, simclr
-    modality: str | None = None  # the modality a recipe is made for (text-mlm: text); data of another
-    # modality is refused before the run starts. None: any modality
+    modality: str | None = None  # the modality a recipe is made for (text-mlm: text), other data refused; None: any
     run_dir: str | None = None  # None: runs/<method>-<data>-<time>
     data: DataConfig = field(default_factory=DataConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
@@ -276,6 +274,9 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return plain(dataclasses.asdict(self))
+
+
+Config = with_modality_sections(CoreConfig)
 
 
 def resolve(

@@ -8,6 +8,7 @@ The source is read with `tokenize`, which sees comments exactly as Python does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import io
@@ -30,7 +31,17 @@ class Setting:
 
 
 def field_comments(cls: type) -> dict[str, str]:
-    """Field name -> its comment, joined with the comment-only lines right below it."""
+    """Field name -> its comment, joined with the comment-only lines right below it (a
+    field inherited from a base class: the comment in that class's source)."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass) and klass.__dict__.get("__dataclass_fields__"):
+            with contextlib.suppress(OSError, TypeError):  # a class made at run time (config.Config) has no source
+                comments.update(_comments_in(klass))
+    return comments
+
+
+def _comments_in(cls: type) -> dict[str, str]:
     tokens = tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline)
     comments: dict[str, str] = {}
     field, at_line_start, names = None, True, {f.name for f in dataclasses.fields(cls)}

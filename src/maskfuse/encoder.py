@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import maskfuse.modalities  # noqa: F401  (registers the tokenizers)
 from maskfuse.config import Config, ModelConfig
 from maskfuse.errors import ConfigError
 from maskfuse.init_from import init_from
+from maskfuse.modalities import load_all
 from maskfuse.nn.block import Transformer
 from maskfuse.nn.heads import SharedSpaceHead
 from maskfuse.registry import MODALITIES
@@ -20,6 +20,8 @@ from maskfuse.types import DataSpec, EncoderOutput, Tokens
 
 if TYPE_CHECKING:
     from maskfuse.data.base import ArrayDataset
+
+load_all()  # every tokenizer registers itself in MODALITIES
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ TRACKERS: Registry = Registry("tracker")
 
 
 def import_all(package: str, path: Iterable[str]) -> None:
-    """Import every module of a package (`import_all(__name__, __path__)` in its __init__), so
-    each component registers itself: adding one is adding a file, with no import list to edit."""
-    for module in pkgutil.iter_modules(path):
-        importlib.import_module(f"{package}.{module.name}")
+    """Import every module of a package and of its sub-packages (`import_all(__name__, __path__)`
+    in its __init__), so each component registers itself: adding one is adding a file (or a
+    folder), with no import list to edit."""
+    for module in pkgutil.walk_packages(path, f"{package}."):
+        importlib.import_module(module.name)

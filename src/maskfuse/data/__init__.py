@@ -29,9 +29,13 @@ from maskfuse.data import (  # noqa: F401
     timeseries,
 )
 from maskfuse.data.base import ArrayDataset, Splits, cap, resident
+from maskfuse.data.npz_layout import SOURCES
 from maskfuse.errors import DataError
+from maskfuse.modalities import load_all
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
+
+load_all()  # the sources of modality folders (modalities/<name>/) register themselves
 
 __all__ = ["ArrayDataset", "DataSpec", "Splits", "load_data", "data_overrides", "in_chunks", "resident"]
 
@@ -81,10 +85,11 @@ def _folder_source(folder: Path) -> str:
 
 
 def _npz_source(path: Path) -> str:
-    """'series-npz' for an archive holding a 'series' array, else the image 'npz' source."""
+    """The source of an archive by the input array it holds ('series' -> 'series-npz',
+    'volumes' -> 'volumes': `npz_layout.SOURCES`), else the image 'npz' source."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return "series-npz" if "series" in archive.files else "npz"
+            return next((SOURCES[k] for k in archive.files if k in SOURCES), "npz")
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return "npz"  # that source reports what is wrong with the file
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from maskfuse.config import AugmentConfig
+from maskfuse.config import AugmentConfig, Config
 from maskfuse.data.image_views import ImageViews
 from maskfuse.registry import Registry
 from maskfuse.types import DataSpec
 
-AUGMENTATIONS: Registry = Registry("augmentation")
+AUGMENTATIONS: Registry = Registry("augmentation")  # modality -> builder(cfg: Config, spec) -> views module
 
 
 @AUGMENTATIONS.register("image")
-def image_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
+def image_views(cfg: Config, spec: DataSpec) -> nn.Module:
     """SimCLR's recipe for any channel count: crop, flip, colour jitter, greyscale, blur."""
     _, h, w = spec.shape
-    return ImageViews(cfg, h, w)
+    return ImageViews(cfg.augment, h, w)
 
 
 class SeriesViews(nn.Module):
@@ -71,8 +71,8 @@ def _observed_std(x: torch.Tensor) -> torch.Tensor:
 
 
 @AUGMENTATIONS.register("timeseries")
-def series_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
-    return SeriesViews(cfg)
+def series_views(cfg: Config, spec: DataSpec) -> nn.Module:
+    return SeriesViews(cfg.augment)
 
 
 class AudioViews(nn.Module):
@@ -117,8 +117,8 @@ class AudioViews(nn.Module):
 
 
 @AUGMENTATIONS.register("audio")
-def audio_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
-    return AudioViews(cfg)
+def audio_views(cfg: Config, spec: DataSpec) -> nn.Module:
+    return AudioViews(cfg.augment)
 
 
 class TableViews(nn.Module):
@@ -144,8 +144,8 @@ class TableViews(nn.Module):
 
 
 @AUGMENTATIONS.register("table")
-def table_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
-    return TableViews(cfg, spec)
+def table_views(cfg: Config, spec: DataSpec) -> nn.Module:
+    return TableViews(cfg.augment, spec)
 
 
 class TextViews(nn.Module):
@@ -162,5 +162,5 @@ class TextViews(nn.Module):
 
 
 @AUGMENTATIONS.register("text")
-def text_views(cfg: AugmentConfig, spec: DataSpec) -> nn.Module:
-    return TextViews(cfg, spec)
+def text_views(cfg: Config, spec: DataSpec) -> nn.Module:
+    return TextViews(cfg.augment, spec)

@@ -19,8 +19,15 @@ import numpy as np
 from maskfuse.data.base import given_split, split_indices
 from maskfuse.errors import DataError
 
-ROLES = ("images", "series", "labels", "test_images", "test_series", "test_labels", "split", "classes",
-         "mask_scores", "test_mask_scores")  # fmt: skip
+INPUTS = ("images", "series")  # input roles every archive source knows; a modality folder's source adds its own
+SOURCES = {"series": "series-npz"}  # input array name -> the source that reads an archive holding it
+# (else the image "npz" source); a modality folder's source adds its own, e.g. volumes
+OTHER_ROLES = ("labels", "test_labels", "split", "classes", "mask_scores", "test_mask_scores")
+
+
+def roles_for(inputs: tuple[str, ...]) -> tuple[str, ...]:
+    """Every role name an archive may use, given the input kinds (images, volumes, ...)."""
+    return (*inputs, *(f"test_{kind}" for kind in inputs), *OTHER_ROLES)
 
 
 @dataclass
@@ -44,9 +51,10 @@ class Layout:
     notes: list[str] = field(default_factory=list)
 
 
-def roles_of(named: tuple[str, ...], keys: list[str], path: Path) -> dict[str, str]:
+def roles_of(named: tuple[str, ...], keys: list[str], path: Path, inputs: tuple[str, ...] = INPUTS) -> dict[str, str]:
     """Role -> array key: the user's `data.arrays` entries ("role:key"), then every array
     already named after a role."""
+    ROLES = roles_for(inputs)  # noqa: N806
     roles: dict[str, str] = {}
     for entry in named:
         role, sep, key = entry.partition(":")
@@ -64,11 +72,14 @@ def layout(
     z: dict, named: tuple[str, ...], path: Path, test_fraction: float, seed: int, checks: dict[str, Callable]
 ) -> Layout:
     """The archive's layout (`z`: its arrays by key, not read yet); `checks[kind](key)`
-    validates an input array of that kind ("images" or "series") before anything else."""
-    roles = roles_of(named, sorted(z), path)
-    kinds = [k for k in ("images", "series") if k in roles]
+    validates an input array of that kind ("images", "series", or a modality folder's own,
+    such as "volumes") before anything else."""
+    inputs = tuple(dict.fromkeys((*INPUTS, *checks)))
+    roles = roles_of(named, sorted(z), path, inputs)
+    kinds = [k for k in inputs if k in roles]
     if len(kinds) != 1:
-        what = "both 'images' and 'series'" if kinds else "no 'images' or 'series' array"
+        listed = " or ".join(f"'{k}'" for k in inputs)
+        what = f"both {' and '.join(repr(k) for k in kinds)}" if kinds else f"no {listed} array"
         raise DataError(
             f"{path}: {what}; found {sorted(z)}. Name the arrays, for example "
             "data.arrays=[images:X,labels:y] (or series:X for time series, split:NAME for a train/test column, "

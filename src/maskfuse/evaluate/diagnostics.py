@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from maskfuse.config import AugmentConfig, EvalConfig
+from maskfuse.config import Config, EvalConfig
 from maskfuse.data.augment import AUGMENTATIONS
 from maskfuse.evaluate.features import FeatureSet
 from maskfuse.evaluate.protocol import protocol
@@ -50,7 +50,7 @@ def evaluate_diagnostics(fs: FeatureSet, cfg: EvalConfig) -> dict[str, Any]:
     }
     modality = fs.splits.spec.modality
     if modality in AUGMENTATIONS:
-        views = AUGMENTATIONS.get(modality)(AugmentConfig(), fs.splits.spec)
+        views = AUGMENTATIONS.get(modality)(Config(), fs.splits.spec)
         x = fs.splits.test.inputs[:rows]
         with torch.random.fork_rng(), torch.no_grad():  # leaves the caller's RNG untouched
             torch.manual_seed(cfg.seed)

@@ -24,6 +24,8 @@ class BlockSampler:
     tokens (which batching the plans as index tensors needs). A 1-D grid gets spans.
     """
 
+    max_axes = 2  # rectangles: a 1-D or 2-D token grid (build_method refuses more axes)
+
     def __init__(self, cfg: MaskConfig) -> None:
         self.ratio = cfg.ratio
         self.min_block = max(1, cfg.min_block)

@@ -33,6 +33,8 @@ class MultiBlockSampler:
     predictor pass.
     """
 
+    max_axes = 2  # rectangles: a 1-D or 2-D token grid (build_method refuses more axes)
+
     def __init__(self, cfg: MaskConfig) -> None:
         self.num_targets = cfg.num_targets
         self.target_scale, self.target_aspect = cfg.target_scale, cfg.target_aspect

@@ -44,4 +44,17 @@ def build_method(cfg: Config, spec: DataSpec, seed: int | None = None) -> nn.Mod
     if allowed is not None and spec.modality not in allowed:
         raise ConfigError(f"method '{cfg.method}' works on {', '.join(allowed)} data, not {spec.modality}")
     torch.manual_seed(cfg.train.seed if seed is None else seed)
-    return method(cfg, spec)
+    model = method(cfg, spec)
+    _check_grid(cfg.mask.sampler, getattr(model, "sampler", None), getattr(model, "backbone", None))
+    return model
+
+
+def _check_grid(name: str, sampler: object, backbone: object) -> None:
+    """A sampler drawn for 1-D / 2-D grids (`max_axes`) refuses a tokenizer's grid of more
+    axes (volumes, video) when the model is built, not at its first step."""
+    most = getattr(sampler, "max_axes", None)
+    grid = getattr(getattr(backbone, "tokenizer", None), "grid", ())
+    if most is not None and len(grid) > most:
+        fits = [n for n in SAMPLERS.names() if getattr(SAMPLERS.get(n), "max_axes", None) is None]
+        raise ConfigError(f"mask.sampler={name} draws on token grids of at most {most} axes; these tokens lie on a "
+                          f"{len(grid)}-axis grid {tuple(grid)}. Choose one of {', '.join(fits)}")  # fmt: skip

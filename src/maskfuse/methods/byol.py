@@ -35,7 +35,7 @@ class BYOL(nn.Module):
             raise ConfigError(f"byol needs 0 <= teacher.momentum < 1, got {momentum}")
         self.modality, self.momentum = spec.modality, momentum
         self.backbone = build_backbone(cfg, spec)
-        self.views = AUGMENTATIONS.get(spec.modality)(cfg.augment, spec)
+        self.views = AUGMENTATIONS.get(spec.modality)(cfg, spec)
         self.projector = projection_head(self.backbone.encoder.dim, c.proj_hidden, c.proj_dim)
         self.predictor = projection_head(c.proj_dim, c.proj_hidden, c.proj_dim)
         self.target_backbone, self.target_projector = ema_copy(self.backbone), ema_copy(self.projector)

@@ -37,7 +37,7 @@ class MoCo(nn.Module):
             raise ConfigError(f"moco needs contrastive.queue_size >= 1 and 0 <= momentum < 1, got {c}")
         self.modality, self.momentum = spec.modality, c.momentum
         self.backbone = build_backbone(cfg, spec)
-        self.views = AUGMENTATIONS.get(spec.modality)(cfg.augment, spec)
+        self.views = AUGMENTATIONS.get(spec.modality)(cfg, spec)
         self.head = projection_head(self.backbone.encoder.dim, c.proj_hidden, c.proj_dim)
         self.key_backbone, self.key_head = ema_copy(self.backbone), ema_copy(self.head)
         self.objective = QueueInfoNCE(c.temperature)

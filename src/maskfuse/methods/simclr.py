@@ -27,7 +27,7 @@ class SimCLR(nn.Module):
         super().__init__()
         self.modality = spec.modality
         self.backbone = build_backbone(cfg, spec)
-        self.views = AUGMENTATIONS.get(spec.modality)(cfg.augment, spec)
+        self.views = AUGMENTATIONS.get(spec.modality)(cfg, spec)
         c = cfg.contrastive
         if c.views < 2:
             raise ConfigError(f"contrastive.views must be >= 2, got {c.views}")

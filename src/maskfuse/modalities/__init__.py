@@ -13,8 +13,18 @@ Every tokenizer is an `nn.Module` registered in MODALITIES under the batch key i
 
 Variable-length continuous inputs (series, audio) come padded at the end with NaN; the
 tokenizer turns that into `Tokens.valid`, so padding is never a target nor counted.
+
+A modality may be one folder, `modalities/<name>/`, that owns everything about it: its
+settings (`settings.py`: a dataclass that becomes the config section `<name>`, found by
+`config.py` without importing torch), its tokenizer, its sources (registered in
+DATASETS) and its views (registered in AUGMENTATIONS). Nothing outside the folder names
+it. This file and each folder's `__init__` stay light for that reason: the components
+register when `load_all()` imports them (the encoder and the data package call it).
 """
 
 from maskfuse.registry import import_all
 
-import_all(__name__, __path__)  # every module registers what it defines
+
+def load_all() -> None:
+    """Import every tokenizer, source and view module here, so each registers itself."""
+    import_all(__name__, __path__)

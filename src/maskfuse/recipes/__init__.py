@@ -1,4 +1,5 @@
-"""The built-in recipes: YAML files in this folder, each a small diff against the defaults."""
+"""The built-in recipes: YAML files in this folder and in each modality folder's `recipes/`
+(`modalities/<name>/recipes/*.yaml`), each a small diff against the defaults."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ import yaml
 from maskfuse.errors import ConfigError, did_you_mean
 
 
+def _recipe_files() -> dict[str, Path]:
+    """Name -> file of every built-in recipe."""
+    here = Path(str(resources.files("maskfuse.recipes")))
+    files = [*here.glob("*.yaml"), *(here.parent / "modalities").glob("*/recipes/*.yaml")]
+    return {p.name[: -len(".yaml")]: p for p in sorted(files)}
+
+
 def recipe_names() -> list[str]:
-    folder = resources.files("maskfuse.recipes")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(_recipe_files())
 
 
 def read_recipe(recipe: str | Path) -> dict[str, Any]:
@@ -28,7 +35,7 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
         if str(recipe) not in recipe_names():
             hint = did_you_mean(str(recipe), recipe_names())
             raise ConfigError(f"unknown recipe '{recipe}'{hint}; known: {', '.join(recipe_names())}")
-        text = (resources.files("maskfuse.recipes") / f"{recipe}.yaml").read_text()
+        text = _recipe_files()[str(recipe)].read_text()
         where = f"recipe {recipe}"
     try:
         data = yaml.safe_load(text) or {}
@@ -41,5 +48,5 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
 
 
 def recipe_description(name: str) -> str:
-    text = (resources.files("maskfuse.recipes") / f"{name}.yaml").read_text()
+    text = _recipe_files()[name].read_text()
     return str((yaml.safe_load(text) or {}).get("description", ""))
