@@ -192,6 +192,24 @@ class ImageValues:
 
 
 @dataclass
+class FloatValues:
+    """Stored rows of any numeric dtype -> float32 as they are (no rescaling: the tokenizer
+    standardises with the training split's statistics); a row holding NaN or inf is named
+    by its row in the archive."""
+
+    path: Path
+    key: str
+
+    def __call__(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = values.astype(np.float32)
+        finite = np.isfinite(out).reshape(len(out), -1).all(1)
+        if not finite.all():
+            row = int(rows[np.argmin(finite)])
+            raise DataError(f"{self.path}: '{self.key}' row {row} holds NaN or infinite values")
+        return out
+
+
+@dataclass
 class ArrayRows:
     """One split of an array's rows, converted to float32 batch by batch."""
 

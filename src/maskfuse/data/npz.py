@@ -4,6 +4,8 @@ not fit in memory. Which array is which: `npz_layout`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +13,10 @@ import torch
 
 from maskfuse.config import DataConfig
 from maskfuse.data import series_npz
-from maskfuse.data.arrays import ArrayRows, ImageValues, MappedArray, npz_arrays
-from maskfuse.data.base import Splits, class_count, source_path
-from maskfuse.data.npz_layout import layout
-from maskfuse.data.ondemand import settle
+from maskfuse.data.arrays import ArrayRows, FloatValues, ImageValues, MappedArray, npz_arrays
+from maskfuse.data.base import ArrayDataset, Splits, class_count, source_path
+from maskfuse.data.npz_layout import Layout, layout
+from maskfuse.data.ondemand import STAT_ROWS, fits, settle
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
@@ -79,3 +81,74 @@ def _scores(z: dict, key: str | None, n: int, path: Path) -> np.ndarray | None:
     if not np.isfinite(s).all():
         raise DataError(f"{path}: '{key}' holds NaN or infinite values")
     return s.astype(np.float32)
+
+
+Check = Callable[[MappedArray | np.ndarray, Path, str], tuple[int, ...]]  # (array, file, key) -> one sample's shape
+
+
+def archive_splits(
+    cfg: DataConfig, kind: str, modality: str, check: Check, to_sample: Callable | None = None
+) -> Splits:
+    """The source of a modality folder whose samples are rows of one array: the `kind` array
+    of an .npz (with labels, class names and a split or `test_<kind>` array, by `npz_layout`;
+    `data.arrays` names them otherwise) or a bare .npy (unlabelled, split by
+    data.test_fraction). Rows stay in the file (memory-mapped) and are held converted when
+    both splits fit in data.memory_mb. `check` validates an array and gives the shape one
+    row converts to; `to_sample` ([n, *stored] float32 -> [n, *shape]) reshapes rows
+    when the two differ (a channel axis added). Mean and std are per channel (axis 1)."""
+    path = source_path(cfg.path, f".npz or .npy file of {kind}", cfg.name, folder=False)
+    if path.suffix == ".npy":
+        try:
+            z, notes = {kind: np.load(path, mmap_mode="r", allow_pickle=False)}, []
+        except (ValueError, OSError) as err:
+            raise DataError(f"{path}: not a readable .npy array ({err})") from err
+    else:
+        z, notes = npz_arrays(path, cfg.memory_mb)
+    plan = layout(z, cfg.arrays, path, cfg.test_fraction, cfg.split_seed, {kind: lambda key: check(z[key], path, key)})
+    shape = check(z[plan.train.key], path, plan.train.key)
+    if plan.test.key != plan.train.key and check(z[plan.test.key], path, plan.test.key) != shape:
+        raise DataError(f"{path}: '{plan.test.key}' {list(z[plan.test.key].shape[1:])} differ from "
+                        f"'{plan.train.key}' {list(z[plan.train.key].shape[1:])}")  # fmt: skip
+    return array_splits(z, plan, shape, modality, cfg.memory_mb, path, f"{cfg.name} ({path})", notes, to_sample)
+
+
+def array_splits(
+    z: dict, plan: Layout, shape: tuple[int, ...], modality: str, memory_mb: float, path: Path, source: str,
+    notes: list[str], to_sample: Callable | None = None,
+) -> Splits:  # fmt: skip
+    """Both splits of `plan` over the arrays `z` (mapped or in memory, any numeric dtype;
+    errors name `path`), converted to float32 rows of `shape` batch by batch, held converted
+    when they fit in `memory_mb`; the spec's mean and std are per channel (axis 1)."""
+
+    def rows(name: str) -> ArrayRows:
+        part = getattr(plan, name)
+        convert = FloatValues(path, part.key)
+        if to_sample is not None:
+            convert = Reshaped(convert, to_sample)
+        labels = None if part.labels is None else torch.as_tensor(part.labels[part.rows])
+        return ArrayRows(z[part.key], part.rows, convert, shape, modality, labels)
+
+    train, test = rows("train"), rows("test")
+    if fits(len(train) + len(test), [shape], memory_mb):
+        train, test = train.decoded(), test.decoded()
+        sample: ArrayDataset = train
+    else:
+        sample = train.sample(STAT_ROWS).decoded()
+    axes = (0, *range(2, sample.inputs.ndim))
+    mean = tuple(sample.inputs.mean(dim=axes).tolist())
+    std = tuple(sample.inputs.std(dim=axes).clamp_min(1e-3).tolist())
+    num_classes = len(plan.class_names) or class_count(train.labels, test.labels)
+    spec = DataSpec(modality, shape, mean, std, num_classes, plan.class_names)
+    return Splits(train, test, spec, source, notes + plan.notes)
+
+
+@dataclass
+class Reshaped:
+    """A row converter followed by a reshape of its float32 output (pickles for DataLoader
+    workers when `reshape` is a module-level function)."""
+
+    first: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    reshape: Callable[[np.ndarray], np.ndarray]
+
+    def __call__(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.reshape(self.first(values, rows))
