@@ -196,6 +196,8 @@ def test_method_contract(name, cls_token, modality_data, tmp_path):
     assert torch.isfinite(model.backbone(raw)).all()
     pictures = model.pictures(batch)  # every method shows the report what it does
     assert "input" in pictures and len(pictures) >= 2
+    show = getattr(model.backbone.tokenizer, "show", None)  # raw volumes, clips, motion: drawn by the tokenizer
+    pictures = {k: show(p) if show is not None and p.shape == raw.shape else p for k, p in pictures.items()}
     # rows are the raw input, or images of it (audio draws spectrograms)
     assert all(p.shape == raw.shape or (p.dim() == 4 and len(p) == 16) for p in pictures.values())
     assert all(torch.isfinite(p).all() for p in pictures.values() if p.dim() == 4)  # signals keep NaN gaps
