@@ -10,6 +10,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import maskfuse
@@ -181,3 +182,24 @@ def test_umap_without_its_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_umap)
     with pytest.raises(ConfigError, match=r"--map umap needs umap-learn: pip install 'maskfuse\[umap\]'"):
         project(np.zeros((4, 3)), "umap")
+
+
+@pytest.mark.parametrize("modality,recipe", [("volume", "volume-simclr"), ("video", "video-mae"), ("motion", "mae")])
+def test_folder_modalities_draw_their_rows_and_masks(modality, recipe, tmp_path):
+    """Volumes, clips and motion reach the report as images: raw-shaped rows (views, masked
+    inputs) go through the tokenizer's `show`, and 2-D samplers are left out of a 3-D grid."""
+    from maskfuse.methods.build import build_method
+    from maskfuse.registry import MODALITIES
+    from maskfuse.report import figures
+    from maskfuse.report.build import mask_rows, shown
+
+    splits, settings = MODALITIES.get(modality).contract_example()
+    cfg = maskfuse.resolve(recipe, ["model.size=nano", *settings])
+    method = build_method(cfg, splits.spec)
+    raw = splits.test.batch(torch.arange(4))[modality]
+    show = method.backbone.tokenizer.show
+    rows = {**shown(method.pictures({modality: raw}), raw.shape, show), **shown(mask_rows(method, raw, cfg.mask),
+            raw.shape, show)}  # fmt: skip
+    assert all(r.dim() == 4 and len(r) == 4 and torch.isfinite(r).all() for r in rows.values())
+    assert ("block mask" in rows) == (modality == "motion")  # motion tokens lie on a 2-D grid
+    assert figures.image_grid(rows, tmp_path / "p.png", 4).stat().st_size > 0

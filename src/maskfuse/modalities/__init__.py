@@ -9,7 +9,9 @@ Every tokenizer is an `nn.Module` registered in MODALITIES under the batch key i
 - `mask_input(raw, mask)`: the raw batch with masked tokens hidden, for pictures;
 - `pictures(raw, mask, pred, tokens)`: named rows for the report. A row is images
   [B, C, H, W] in [0, 1] or signals [B, C, T] (NaN = a gap), nothing else;
-- `raw_features(raw) -> [B, F]`: the no-learning baseline the evaluation compares with.
+- `raw_features(raw) -> [B, F]`: the no-learning baseline the evaluation compares with;
+- optionally `show(raw) -> images [B, C, H, W]`, for raw inputs that are not images or
+  signals (volumes, clips, motion): the report draws raw-shaped rows through it.
 
 Variable-length continuous inputs (series, audio) come padded at the end with NaN; the
 tokenizer turns that into `Tokens.valid`, so padding is never a target nor counted.

@@ -139,6 +139,10 @@ class GridTokenizer(nn.Module):
             x, mask, pred, tokens)}  # fmt: skip
         return {name: self.draw(row) for name, row in rows.items()}
 
+    def show(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs [B, C, *sizes] as the report's images (contrastive views, masked inputs)."""
+        return x if self.draw is None else self.draw(x)
+
     def raw_features(self, x: torch.Tensor) -> torch.Tensor:
         """The input flattened to [B, C * prod(sizes)]: the no-learning baseline."""
         return x.reshape(len(x), -1)

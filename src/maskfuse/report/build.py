@@ -131,9 +131,17 @@ def method_pictures(run_dir: Path, cfg, spec, splits, samples: int, out: Path) -
     method.eval()
     with torch.random.fork_rng():
         torch.manual_seed(cfg.train.seed)
-        pictures = figures.image_grid(method.pictures(batch), out / "pictures.png", samples)
-        rows = mask_rows(method, batch[spec.modality], cfg.mask, batch.get("mask_scores"))
+        raw = batch[spec.modality]
+        show = getattr(getattr(method.backbone, "tokenizer", None), "show", None)
+        pictures = figures.image_grid(shown(method.pictures(batch), raw.shape, show), out / "pictures.png", samples)
+        rows = shown(mask_rows(method, raw, cfg.mask, batch.get("mask_scores")), raw.shape, show)
         return {"pictures": pictures, "masks": figures.image_grid(rows, out / "masks.png", 4)}
+
+
+def shown(rows: dict[str, torch.Tensor], raw_shape: torch.Size, show) -> dict[str, torch.Tensor]:
+    """Rows shaped like the raw input drawn as images by the tokenizer's `show` (volumes as
+    slices, clips as frames, motion as figures); other tokenizers' rows are pictures already."""
+    return {k: show(v) if show is not None and v.shape == raw_shape else v for k, v in rows.items()}
 
 
 def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=None) -> dict[str, torch.Tensor]:
@@ -147,6 +155,8 @@ def mask_rows(method: torch.nn.Module, images: torch.Tensor, mask_cfg, scores=No
         sampler = SAMPLERS.get(name)(mask_cfg)
         if getattr(sampler, "needs_scores", False) and scores is None:
             continue
+        if len(tokenizer.grid) > getattr(sampler, "max_axes", len(tokenizer.grid)):
+            continue  # a 2-D sampler on a 3-D grid (volumes, clips)
         plan = sampler(tokenizer.grid, len(images), scores=scores)
         rows[f"{name} mask"] = tokenizer.mask_input(images, plan.mask)
     return rows
