@@ -27,6 +27,9 @@ class Tokens:
         target_mean: Mean removed from `target` when targets are normalised, broadcastable
             to it ([B, N, 1] per patch, [B, N, P] per value); None when targets are raw.
         target_std: Std that `target` was divided by, shaped like target_mean; None if raw.
+        sample_coords: Per-sample coordinates [B, N, A] of tokens that lie on no fixed grid
+            (point groups: their centres); decoders build their positions from these
+            instead of `coords`. None for grid tokens.
     """
 
     x: torch.Tensor
@@ -37,6 +40,7 @@ class Tokens:
     grid: tuple[int, ...]
     target_mean: torch.Tensor | None = None
     target_std: torch.Tensor | None = None
+    sample_coords: torch.Tensor | None = None
 
     @property
     def num_tokens(self) -> int:

@@ -184,7 +184,9 @@ def test_umap_without_its_package_names_the_extra(monkeypatch):
         project(np.zeros((4, 3)), "umap")
 
 
-@pytest.mark.parametrize("modality,recipe", [("volume", "volume-simclr"), ("video", "video-mae"), ("motion", "mae")])
+@pytest.mark.parametrize(
+    "modality,recipe", [("volume", "volume-simclr"), ("video", "video-mae"), ("motion", "mae"), ("points", "point-mae")]
+)
 def test_folder_modalities_draw_their_rows_and_masks(modality, recipe, tmp_path):
     """Volumes, clips and motion reach the report as images: raw-shaped rows (views, masked
     inputs) go through the tokenizer's `show`, and 2-D samplers are left out of a 3-D grid."""
@@ -201,5 +203,5 @@ def test_folder_modalities_draw_their_rows_and_masks(modality, recipe, tmp_path)
     rows = {**shown(method.pictures({modality: raw}), raw.shape, show), **shown(mask_rows(method, raw, cfg.mask),
             raw.shape, show)}  # fmt: skip
     assert all(r.dim() == 4 and len(r) == 4 and torch.isfinite(r).all() for r in rows.values())
-    assert ("block mask" in rows) == (modality == "motion")  # motion tokens lie on a 2-D grid
+    assert ("block mask" in rows) == (modality in ("motion", "points"))  # 2-D and 1-D token grids
     assert figures.image_grid(rows, tmp_path / "p.png", 4).stat().st_size > 0

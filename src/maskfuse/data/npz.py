@@ -87,15 +87,17 @@ Check = Callable[[MappedArray | np.ndarray, Path, str], tuple[int, ...]]  # (arr
 
 
 def archive_splits(
-    cfg: DataConfig, kind: str, modality: str, check: Check, to_sample: Callable | None = None
-) -> Splits:
+    cfg: DataConfig, kind: str, modality: str, check: Check, to_sample: Callable | None = None,
+    converter: Callable[[Path, str], Callable] = FloatValues,
+) -> Splits:  # fmt: skip
     """The source of a modality folder whose samples are rows of one array: the `kind` array
     of an .npz (with labels, class names and a split or `test_<kind>` array, by `npz_layout`;
     `data.arrays` names them otherwise) or a bare .npy (unlabelled, split by
     data.test_fraction). Rows stay in the file (memory-mapped) and are held converted when
     both splits fit in data.memory_mb. `check` validates an array and gives the shape one
     row converts to; `to_sample` ([n, *stored] float32 -> [n, *shape]) reshapes rows
-    when the two differ (a channel axis added). Mean and std are per channel (axis 1)."""
+    when the two differ (a channel axis added); `converter(path, key)` turns stored rows
+    into float32 (`FloatValues`: as they are). Mean and std are per channel (axis 1)."""
     path = source_path(cfg.path, f".npz or .npy file of {kind}", cfg.name, folder=False)
     if path.suffix == ".npy":
         try:
@@ -109,12 +111,13 @@ def archive_splits(
     if plan.test.key != plan.train.key and check(z[plan.test.key], path, plan.test.key) != shape:
         raise DataError(f"{path}: '{plan.test.key}' {list(z[plan.test.key].shape[1:])} differ from "
                         f"'{plan.train.key}' {list(z[plan.train.key].shape[1:])}")  # fmt: skip
-    return array_splits(z, plan, shape, modality, cfg.memory_mb, path, f"{cfg.name} ({path})", notes, to_sample)
+    source = f"{cfg.name} ({path})"
+    return array_splits(z, plan, shape, modality, cfg.memory_mb, path, source, notes, to_sample, converter)
 
 
 def array_splits(
     z: dict, plan: Layout, shape: tuple[int, ...], modality: str, memory_mb: float, path: Path, source: str,
-    notes: list[str], to_sample: Callable | None = None,
+    notes: list[str], to_sample: Callable | None = None, converter: Callable[[Path, str], Callable] = FloatValues,
 ) -> Splits:  # fmt: skip
     """Both splits of `plan` over the arrays `z` (mapped or in memory, any numeric dtype;
     errors name `path`), converted to float32 rows of `shape` batch by batch, held converted
@@ -122,7 +125,7 @@ def array_splits(
 
     def rows(name: str) -> ArrayRows:
         part = getattr(plan, name)
-        convert = FloatValues(path, part.key)
+        convert = converter(path, part.key)
         if to_sample is not None:
             convert = Reshaped(convert, to_sample)
         labels = None if part.labels is None else torch.as_tensor(part.labels[part.rows])

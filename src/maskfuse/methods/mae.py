@@ -17,7 +17,7 @@ def encode_decode(encoder: nn.Module, decoder: MaskedDecoder, tokens: Tokens, pl
     """Encode the visible tokens only, then decode every position: [B, N, Dd]."""
     visible = gather(tokens.embedded(), plan.keep_idx)  # [B, K, D]
     out = encoder(visible, gather(tokens.valid, plan.keep_idx))
-    return decoder(out.tokens, plan, tokens.valid)
+    return decoder(out.tokens, plan, tokens.valid, tokens.sample_coords)
 
 
 @METHODS.register("mae")

@@ -12,6 +12,12 @@ from maskfuse.nn.pos import sincos
 from maskfuse.types import MaskPlan
 
 
+def sample_positions(coords: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sin-cos positions [B, N, dim] of per-sample coordinates [B, N, A]."""
+    b, n, _ = coords.shape
+    return sincos(coords.reshape(b * n, -1), dim).view(b, n, dim).to(coords.dtype)
+
+
 class MaskedDecoder(nn.Module):
     """Project encoded visible tokens to the decoder width, put a learned mask token at
     every other position, add sin-cos positions, and run a small transformer.
@@ -30,10 +36,15 @@ class MaskedDecoder(nn.Module):
         self.blocks = Transformer(cfg.dim, cfg.depth, cfg.heads)
         self.register_buffer("pos", sincos(coords, cfg.dim)[None], persistent=False)
 
-    def forward(self, visible: torch.Tensor, plan: MaskPlan, valid: torch.Tensor) -> torch.Tensor:
-        """Decoder features [B, N, Dd] for every token from visible encodings [B, K, D]."""
+    def forward(
+        self, visible: torch.Tensor, plan: MaskPlan, valid: torch.Tensor, sample_coords: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Decoder features [B, N, Dd] for every token from visible encodings [B, K, D];
+        tokens with per-sample coordinates [B, N, A] (point groups) get sin-cos positions of
+        those, so a mask token knows where the part it fills in lies."""
         full = merge(self.embed(visible), plan, self.mask_token)  # [B, N, Dd]
-        return self.blocks(full + self.pos, valid)
+        pos = self.pos if sample_coords is None else sample_positions(sample_coords, self.dim)
+        return self.blocks(full + pos, valid)
 
     def forward_dense(
         self,
