@@ -133,3 +133,55 @@ def test_modelnet10_grids_read_as_volumes():
     assert (len(splits.train), len(splits.test)) == (3991, 908) and splits.spec.num_classes == 10
     x = splits.train.batch(torch.arange(4))["volume"]
     assert x.shape == (4, 1, 30, 30, 30) and set(x.unique().tolist()) <= {0.0, 1.0}
+
+
+TEMPLATES = Path("/usr/share/mricron/templates")
+
+
+def nifti(path, array):
+    import nibabel
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nibabel.Nifti1Image(np.asarray(array, np.float32), np.eye(4)).to_filename(str(path))
+
+
+def test_nifti_folder_reads_class_folders_and_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    volumes = rng.random((6, 4, 5, 6, 2))  # 4-D: channels last
+    for i, v in enumerate(volumes):
+        nifti(tmp_path / ("ab"[i % 2]) / f"v{i}.nii.gz", v)
+    cfg = resolve(overrides=[f"data.path={tmp_path}", "data.name=nifti-folder", "data.test_fraction=0.25"])
+    splits = load_data(cfg.data)
+    assert splits.spec.shape == (2, 4, 5, 6) and splits.spec.class_names == ("a", "b")
+    assert (len(splits.train), len(splits.test)) == (4, 2)
+    seen = torch.cat([splits.train.inputs, splits.test.inputs])
+    for v in volumes:  # every file, channels first, at float32 precision
+        assert any(torch.allclose(s, torch.as_tensor(np.moveaxis(v, 3, 0), dtype=torch.float32)) for s in seen)
+
+
+def test_nifti_of_another_size_or_a_bad_header_is_named(tmp_path):
+    nifti(tmp_path / "a.nii.gz", np.zeros((4, 4, 4)))
+    nifti(tmp_path / "b.nii.gz", np.zeros((4, 4, 5)))
+    cfg = resolve(overrides=[f"data.path={tmp_path}", "data.name=nifti-folder"])
+    with pytest.raises(
+        DataError, match=r"b.nii.gz: a volume of \[1, 4, 4, 5\].*a.nii.gz and the rest are \[1, 4, 4, 4\]"
+    ):
+        load_data(cfg.data)
+    (tmp_path / "b.nii.gz").unlink()
+    (tmp_path / "c.nii").write_bytes(b"not a nifti header" * 30)
+    with pytest.raises(DataError, match="c.nii: not a readable NIfTI volume"):
+        load_data(cfg.data)
+
+
+@pytest.mark.skipif(not (TEMPLATES / "ch2.nii.gz").is_file(), reason="needs Debian's mricron-data")
+def test_real_brain_volumes_from_mricron(tmp_path):
+    import nibabel
+
+    for name in ("ch2", "ch2bet", "aal"):  # three real 181 x 217 x 181 MNI volumes
+        (tmp_path / f"{name}.nii.gz").symlink_to(TEMPLATES / f"{name}.nii.gz")
+    cfg = resolve(overrides=[f"data.path={tmp_path}", "data.name=nifti-folder", "data.memory_mb=0"])
+    splits = load_data(cfg.data)
+    assert splits.spec.shape == (1, 181, 217, 181) and splits.train.labels is None
+    first = splits.train.batch(torch.arange(1))["volume"][0, 0]
+    truths = [nibabel.load(TEMPLATES / f"{n}.nii.gz").get_fdata(dtype=np.float32) for n in ("ch2", "ch2bet", "aal")]
+    assert any(np.array_equal(first.numpy(), t) for t in truths)

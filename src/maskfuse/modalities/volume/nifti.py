@@ -1,0 +1,97 @@
+"""The data source "nifti-folder": a folder of NIfTI volumes (.nii / .nii.gz), read with
+nibabel (the neuroimaging community's reader: every NIfTI-1 / NIfTI-2 variant, gzip,
+scaling slopes), one volume at a time, batch by batch.
+
+Class sub-folders give labels; a flat folder is unlabelled; the split is data.test_fraction
+with data.split_seed. Every volume must have the first one's shape (a 4-D volume's last
+axis is its channels): a file of another size, or one whose header nibabel cannot read,
+is a DataError naming it, raised before anything is trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskfuse.config import DataConfig
+from maskfuse.data.base import Splits, source_path, split_indices
+from maskfuse.data.npz import array_splits
+from maskfuse.data.npz_layout import Layout, Part
+from maskfuse.errors import DataError
+from maskfuse.registry import DATASETS
+
+SUFFIXES = (".nii", ".nii.gz")
+
+
+def nibabel():
+    try:
+        import nibabel
+    except ImportError as err:
+        raise DataError("data.name=nifti-folder reads NIfTI with nibabel: pip install 'maskfuse[nifti]'") from err
+    return nibabel
+
+
+def header_shape(path: Path) -> tuple[int, ...]:
+    """[C, D, H, W] of one file, from its header alone."""
+    try:
+        shape = tuple(int(s) for s in nibabel().load(path).shape)
+    except Exception as err:  # nibabel raises several types for a damaged header
+        raise DataError(f"{path}: not a readable NIfTI volume ({type(err).__name__}: {err})") from err
+    if len(shape) == 3:
+        return (1, *shape)
+    if len(shape) == 4:
+        return (shape[3], *shape[:3])
+    raise DataError(f"{path}: a NIfTI of {len(shape)} axes; expected a 3-D volume or 4-D (channels last)")
+
+
+@dataclass
+class NiftiStack:
+    """The volumes of a list of files, indexed like an array of shape [N, C, D, H, W]."""
+
+    paths: list[Path]
+    sample: tuple[int, ...]
+    dtype = np.dtype(np.float32)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.paths), *self.sample)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), *self.sample), np.float32)
+        for k, r in enumerate(np.atleast_1d(rows)):
+            try:
+                data = np.asarray(nibabel().load(self.paths[r]).get_fdata(dtype=np.float32))
+            except Exception as err:  # a file changed or damaged since its header was read
+                raise DataError(f"{self.paths[r]}: not a readable NIfTI volume ({type(err).__name__}: {err})") from err
+            out[k] = data[None] if data.ndim == 3 else np.moveaxis(data, 3, 0)
+        return out
+
+
+@DATASETS.register("nifti-folder")
+def load(cfg: DataConfig) -> Splits:
+    """Every .nii / .nii.gz under data.path, labelled by class sub-folder when there are any."""
+    folder = source_path(cfg.path, "folder of NIfTI volumes", "nifti-folder", folder=True)
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+    if not paths:
+        raise DataError(f"{folder}: holds no .nii or .nii.gz files")
+    shape = header_shape(paths[0])
+    for p in paths[1:]:
+        if header_shape(p) != shape:
+            raise DataError(f"{p}: a volume of {list(header_shape(p))} (channels, depth, height, width); "
+                            f"{paths[0].name} and the rest are {list(shape)}; resample them to one grid")  # fmt: skip
+    classes = sorted({p.parent.relative_to(folder).as_posix() for p in paths} - {"."})
+    y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in paths]) if classes else None
+    train, test = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, str(folder))
+    plan = Layout("volumes", Part("volumes", train, y), Part("volumes", test, y), tuple(classes))
+    z = {"volumes": NiftiStack(paths, shape)}
+    source = f"nifti-folder ({folder}: {len(paths)} volumes)"
+    return array_splits(z, plan, shape, "volume", cfg.memory_mb, folder, source, [])
