@@ -16,6 +16,7 @@ from maskfuse.data.base import ArrayDataset, Splits
 from maskfuse.distributed import init_world, mean_over_ranks, shard, wrap
 from maskfuse.errors import ConfigError
 from maskfuse.methods.build import build_method
+from maskfuse.registry import MODALITIES
 from maskfuse.train.loop import fit, train_step
 from maskfuse.train.optim import build_optimizer
 from maskfuse.train.setup import training_splits
@@ -44,9 +45,28 @@ def guided_digits() -> Splits:
     return s
 
 
+def guided_points():
+    """The points folder's contract clouds, with masking scores (per-sample centre positions
+    and FPS groups through DDP)."""
+    s, _ = MODALITIES.get("points").contract_example()
+    g = torch.Generator().manual_seed(0)
+    for name in ("train", "test"):
+        ds = getattr(s, name)
+        setattr(
+            s, name, ArrayDataset(ds.inputs, ds.labels, "points", {"mask_scores": torch.rand(len(ds), 8, generator=g)})
+        )
+    return s
+
+
 CASES = {
     "mae": (lambda: small_config("mae", s="mask.sampler=guided", r="mask.ratio=0.5"), guided_digits),
     "data2vec": (lambda: small_config("data2vec", s="mask.sampler=guided", r="mask.ratio=0.5"), guided_digits),
+    "point-mae": (
+        lambda: small_config(
+            "mae", s="mask.sampler=guided", r="mask.ratio=0.5", g="points.groups=8", k="points.group_size=8"
+        ),
+        guided_points,
+    ),  # fmt: skip
     "clip": (
         lambda: small_config("clip", a="audio.n_mels=16", m="data.max_seconds=0.25", b="train.batch_size=16"),
         paired_data,
