@@ -3,11 +3,16 @@
 Usage:
     .venv/bin/python benchmarks/quality.py --data fashion-mnist --recipe simclr train.budget=15m ...
     .venv/bin/python benchmarks/quality.py --data cifar10 --recipe simclr train.budget=60m ...
+    .venv/bin/python benchmarks/quality.py --data modelnet10 --recipe volume-mae train.budget=5m ...
 
 Data: `fashion-mnist` (Debian's dataset-fashion-mnist, 60k / 10k) or `cifar10` (the
 JPEG folders of ../shared/data/cifar10, 50k / 10k, extracted once into
 benchmarks/.data/, read as the image folder it is: train/ and test/ with class
-sub-folders). Writes benchmarks/results/<data>_<name>.json with the pretraining time,
+sub-folders) or `modelnet10` (../shared/data/modelnet10: 3,991 / 908 CAD shapes as 30^3
+occupancy grids, read by the "volumes" source), `moving-mnist` (clips made from
+../shared/data/mnist-test: 5,000 / 5,000, no digit in both) or `msr-action3d` (567 skeleton
+sequences, the standard cross-subject split: odd subjects train, written once as a split
+array into benchmarks/.data/). Writes benchmarks/results/<data>_<name>.json with the pretraining time,
 the steps the budget bought, the machine, the overrides, every metrics.jsonl record
 (the curve) and the evaluation table (raw input, random init, pretrained).
 """
@@ -22,12 +27,14 @@ import tarfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import maskfuse
 
 ROOT = Path(__file__).resolve().parent
-CIFAR_ARCHIVE = ROOT.parent.parent / "shared" / "data" / "cifar10" / "cifar10-jpeg.tar.gz"
+SHARED = ROOT.parent.parent / "shared" / "data"
+CIFAR_ARCHIVE = SHARED / "cifar10" / "cifar10-jpeg.tar.gz"
 
 
 def cifar10_folder() -> Path:
@@ -40,15 +47,37 @@ def cifar10_folder() -> Path:
     return target / "cifar10"
 
 
+DATA = ("fashion-mnist", "cifar10", "modelnet10", "moving-mnist", "msr-action3d")
+
+
+def msr_cross_subject() -> Path:
+    """MSR Action3D with a `split` array (odd subjects train, even test), derived once."""
+    target = ROOT / ".data" / "msr_action3d_cross_subject.npz"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with np.load(SHARED / "msr-action3d" / "msr_action3d_skeleton.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["split"] = np.where(arrays["subjects"] % 2 == 1, "train", "test")
+        np.savez(target, **arrays)
+    return target
+
+
 def data_settings(name: str) -> list[str]:
     if name == "fashion-mnist":
         return ["data.name=fashion-mnist"]
+    if name == "moving-mnist":
+        return ["data.name=moving-mnist", f"data.path={SHARED / 'mnist-test'}"]
+    if name == "msr-action3d":
+        return ["data.name=motion", f"data.path={msr_cross_subject()}"]
+    if name == "modelnet10":
+        arrays = "data.arrays=[volumes:X_train,labels:y_train,test_volumes:X_test,test_labels:y_test]"
+        return ["data.name=volumes", f"data.path={SHARED / 'modelnet10' / 'modelnet10_vox30.npz'}", arrays]
     return ["data.name=image-folder", f"data.path={cifar10_folder()}"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", choices=("fashion-mnist", "cifar10"), default="fashion-mnist")
+    parser.add_argument("--data", choices=DATA, default="fashion-mnist")
     parser.add_argument("--recipe", required=True)
     parser.add_argument("--name", help="result name; default the recipe")
     parser.add_argument("overrides", nargs="*")
