@@ -32,30 +32,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def guided(s: Splits, tokens: int) -> Splits:
+    """`s` with fixed per-token scores: the guided sampler masks the same tokens on any
+    number of ranks, so a reconstruction run is deterministic per row."""
+    g = torch.Generator().manual_seed(0)
+    for name in ("train", "test"):
+        ds = getattr(s, name)
+        scores = {"mask_scores": torch.rand(len(ds), tokens, generator=g)}
+        setattr(s, name, ArrayDataset(ds.inputs, ds.labels, ds.modality, scores))
+    return s
+
+
 def guided_digits() -> Splits:
-    """Digits with fixed per-token scores: the guided sampler masks the same tokens on
-    any number of ranks, so a reconstruction run is deterministic per row."""
-    s = load_data(small_config().data)
-    g = torch.Generator().manual_seed(0)
-    for name in ("train", "test"):
-        ds = getattr(s, name)
-        setattr(
-            s, name, ArrayDataset(ds.inputs, ds.labels, "image", {"mask_scores": torch.rand(len(ds), 16, generator=g)})
-        )
-    return s
+    return guided(load_data(small_config().data), 16)
 
 
-def guided_points():
-    """The points folder's contract clouds, with masking scores (per-sample centre positions
-    and FPS groups through DDP)."""
-    s, _ = MODALITIES.get("points").contract_example()
-    g = torch.Generator().manual_seed(0)
-    for name in ("train", "test"):
-        ds = getattr(s, name)
-        setattr(
-            s, name, ArrayDataset(ds.inputs, ds.labels, "points", {"mask_scores": torch.rand(len(ds), 8, generator=g)})
-        )
-    return s
+def guided_points() -> Splits:
+    """The points folder's contract clouds (FPS groups, per-sample centre positions)."""
+    return guided(MODALITIES.get("points").contract_example()[0], 8)
 
 
 CASES = {

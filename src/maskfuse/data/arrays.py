@@ -183,12 +183,7 @@ class ImageValues:
             values = values[:, None]
         if values.dtype == np.uint8:
             return values.astype(np.float32) / 255.0
-        out = values.astype(np.float32)
-        finite = np.isfinite(out).reshape(len(out), -1).all(1)
-        if not finite.all():
-            row = int(rows[np.argmin(finite)])
-            raise DataError(f"{self.path}: '{self.key}' row {row} holds NaN or infinite values")
-        return out
+        return FloatValues(self.path, self.key)(values, rows)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from torch import nn
 
 from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.errors import ConfigError
+from maskfuse.nn.grid_tokens import denormalised, patch_tokens
 from maskfuse.nn.pos import grid_coords, sincos
 from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
@@ -77,24 +78,9 @@ class ImageTokenizer(nn.Module):
         return x.reshape(b, c, gh * p, gw * p)
 
     def forward(self, images: torch.Tensor) -> Tokens:
-        patches = self.patchify(images)  # [B, N, P]
-        b, n, _ = patches.shape
-        mean = std = None
-        target = patches
-        if self.norm_pix:
-            mean = patches.mean(dim=-1, keepdim=True)
-            std = (patches.var(dim=-1, keepdim=True, unbiased=False) + 1e-6).sqrt()
-            target = (patches - mean) / std
-        return Tokens(
-            x=self.proj(self.patchify((images - self.in_mean) / self.in_std)),
-            pos=self.pos,
-            coords=self.coords,
-            valid=torch.ones(b, n, dtype=torch.bool, device=images.device),
-            target=target,
-            grid=self.grid,
-            target_mean=mean,
-            target_std=std,
-        )
+        patches = self.patchify(images)  # checks the shape first
+        embedded = self.proj(self.patchify((images - self.in_mean) / self.in_std))
+        return patch_tokens(patches, embedded, self.pos, self.coords, self.grid, self.norm_pix)
 
     def target_head(self, in_dim: int, cfg: ReconstructionConfig) -> PatchTarget:
         """Masked-modeling head: a linear map to the patch targets, cfg.loss (MSE or L1)."""
@@ -106,11 +92,7 @@ class ImageTokenizer(nn.Module):
         With normalised targets the patch statistics of `tokens` are put back, so a
         prediction is drawn at the brightness of the true patch (as MAE's figures do).
         """
-        if self.norm_pix:
-            if tokens is None or tokens.target_mean is None:
-                raise ValueError("decoding normalised targets needs the Tokens they came from")
-            target = target * tokens.target_std + tokens.target_mean
-        return self.unpatchify(target)
+        return self.unpatchify(denormalised(target, tokens, self.norm_pix))
 
     def mask_input(self, images: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
         """Images with the masked patches painted `fill`, for pictures: mask [B, N] bool."""

@@ -32,6 +32,33 @@ def smallest_patch(sizes: tuple[int, ...], limit: int) -> int:
     return fits[0] if fits else common
 
 
+def patch_tokens(
+    patches: torch.Tensor, embedded: torch.Tensor, pos: torch.Tensor, coords: torch.Tensor, grid: tuple[int, ...],
+    norm_pix: bool,
+) -> Tokens:  # fmt: skip
+    """Tokens of a dense input cut into patches [B, N, P] (images, volumes, clips): the
+    embeddings given, and the patch values as targets, each patch normalised by its own
+    mean and std when `norm_pix` (MAE), the statistics kept for `denormalised`."""
+    b, n, _ = patches.shape
+    mean = std = None
+    target = patches
+    if norm_pix:
+        mean = patches.mean(dim=-1, keepdim=True)
+        std = (patches.var(dim=-1, keepdim=True, unbiased=False) + 1e-6).sqrt()
+        target = (patches - mean) / std
+    valid = torch.ones(b, n, dtype=torch.bool, device=patches.device)
+    return Tokens(embedded, pos, coords, valid, target, grid, target_mean=mean, target_std=std)
+
+
+def denormalised(target: torch.Tensor, tokens: Tokens | None, norm_pix: bool) -> torch.Tensor:
+    """Per-patch targets (or predictions) at the true patches' mean and std again."""
+    if not norm_pix:
+        return target
+    if tokens is None or tokens.target_mean is None:
+        raise ValueError("decoding normalised targets needs the Tokens they came from")
+    return target * tokens.target_std + tokens.target_mean
+
+
 class GridTokenizer(nn.Module):
     """[B, C, *sizes] -> tokens of `patch`-shaped boxes in row-major grid order.
 
@@ -90,24 +117,9 @@ class GridTokenizer(nn.Module):
         return x.permute(order).reshape(b, self.channels, *self.sizes)
 
     def forward(self, x: torch.Tensor) -> Tokens:
-        patches = self.patchify(x)
-        b, n, _ = patches.shape
-        mean = std = None
-        target = patches
-        if self.norm_pix:
-            mean = patches.mean(dim=-1, keepdim=True)
-            std = (patches.var(dim=-1, keepdim=True, unbiased=False) + 1e-6).sqrt()
-            target = (patches - mean) / std
-        return Tokens(
-            x=self.proj(self.patchify((x - self.in_mean) / self.in_std)),
-            pos=self.pos,
-            coords=self.coords,
-            valid=torch.ones(b, n, dtype=torch.bool, device=x.device),
-            target=target,
-            grid=self.grid,
-            target_mean=mean,
-            target_std=std,
-        )
+        patches = self.patchify(x)  # checks the shape first
+        embedded = self.proj(self.patchify((x - self.in_mean) / self.in_std))
+        return patch_tokens(patches, embedded, self.pos, self.coords, self.grid, self.norm_pix)
 
     def target_head(self, in_dim: int, cfg: ReconstructionConfig) -> PatchTarget:
         """Masked-modeling head: a linear map to the box targets, cfg.loss (MSE or L1)."""
@@ -116,11 +128,7 @@ class GridTokenizer(nn.Module):
     def decode(self, target: torch.Tensor, tokens: Tokens | None = None) -> torch.Tensor:
         """Per-token targets (or predictions) back to [B, C, *sizes], at the true boxes'
         mean and std when the targets are normalised."""
-        if self.norm_pix:
-            if tokens is None or tokens.target_mean is None:
-                raise ValueError("decoding normalised targets needs the Tokens they came from")
-            target = target * tokens.target_std + tokens.target_mean
-        return self.unpatchify(target)
+        return self.unpatchify(denormalised(target, tokens, self.norm_pix))
 
     def mask_input(self, x: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
         """The input with masked boxes set to `fill`: mask [B, N] bool."""
