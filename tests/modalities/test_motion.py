@@ -43,7 +43,7 @@ def test_tokens_are_frames_by_joint_groups():
 def test_front_view_draws_every_joint():
     motion = torch.zeros(1, 3, 4, 3)
     motion[0, 0, :, 1], motion[0, 1, :, 2] = 1.0, 1.0  # joint 1 to the right, joint 2 up
-    image = front_view(motion, up=1, panels=2, side=8)
+    image = front_view(motion, up=1, panels=2, side=8)  # two frames side by side
     assert image.shape == (1, 1, 8, 16) and float(image[0, 0, :, :8].sum()) == 3.0
     assert float(image[0, 0, 7, 0]) == 1.0 and float(image[0, 0, 7, 7]) == 1.0 and float(image[0, 0, 0, 0]) == 1.0
 

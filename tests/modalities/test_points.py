@@ -51,10 +51,10 @@ def test_tokens_targets_and_decoding_back():
     assert torch.isnan(tok.mask_input(clouds, mask)[0, :, :10]).all()
 
 
-def test_projections_draw_each_point_from_above_and_the_front():
+def test_projections_draw_each_point_from_three_sides():
     cloud = torch.tensor([[[0.0, 1.0, float("nan")], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])  # 2 points + a NaN
-    image = projections(cloud, up=2, side=4)
-    assert image.shape == (1, 1, 4, 8) and float(image.sum()) == 4.0
+    image = projections(cloud, up=2, side=4)  # from above, the front and the side: 2 points each
+    assert image.shape == (1, 1, 8, 8) and float(image.sum()) == 6.0 and float(image[0, 0, 4:, 4:].sum()) == 0.0
 
 
 def test_raw_baseline_is_an_occupancy_histogram():

@@ -36,12 +36,16 @@ def test_tubelet_must_divide_the_frames():
         build_method(resolve("video-mae"), spec)
 
 
-def test_frames_lie_side_by_side():
+def test_frames_lie_in_reading_order_on_a_square_sheet():
     clips = torch.zeros(2, 1, 3, 4, 5)
-    clips[:, :, 1] = 1.0  # the middle frame is bright
+    clips[:, :, 1] = 1.0  # the middle frame is bright: top right of a 2 x 2 sheet
     image = frames(clips)
-    assert image.shape == (2, 1, 4, 15)
-    assert float(image[0, 0, :, 5:10].min()) == 1.0 and float(image[0, 0, :, :5].max()) == 0.0
+    assert image.shape == (2, 1, 8, 10)
+    assert float(image[0, 0, :4, 5:].min()) == 1.0 and float(image.sum()) == 2 * 20.0
+    six = torch.zeros(1, 1, 6, 4, 5)
+    six[:, :, 4] = 1.0  # the fifth frame: the middle of the second row of a 3-wide sheet
+    sheet = frames(six)
+    assert sheet.shape == (1, 1, 8, 15) and float(sheet[0, 0, 4:, 5:10].min()) == 1.0 and float(sheet.sum()) == 20.0
 
 
 def views(*overrides):

@@ -40,6 +40,14 @@ def test_normalised_targets_decode_back_and_positions_are_3d():
     assert torch.allclose(tok.reconstruction(x, mask, t.target, t), x, atol=1e-5)
 
 
+def test_masked_boxes_are_drawn_halfway_through_each_samples_range():
+    tok = GridTokenizer(1, (2, 2, 4), (2, 2, 2), dim=8, norm_pix=False)
+    x = torch.stack([torch.linspace(0, 10, 16), torch.linspace(-4, 0, 16)]).view(2, 1, 2, 2, 4)
+    out = tok.mask_input(x, torch.tensor([[True, False], [False, True]]))
+    assert torch.all(tok.patchify(out)[0, 0] == 5.0) and torch.all(tok.patchify(out)[1, 1] == -2.0)
+    assert torch.equal(tok.patchify(out)[0, 1], tok.patchify(x)[0, 1])
+
+
 def test_wrong_sizes_are_named():
     with pytest.raises(ConfigError, match=r"patch \[4, 4, 4\] must divide the volume size \[6, 6, 6\]"):
         GridTokenizer(1, (6, 6, 6), (4, 4, 4), dim=8, what="volume")
@@ -56,9 +64,10 @@ def test_automatic_patch_side(sizes, side):
 def test_slices_show_the_three_middle_cuts():
     v = torch.zeros(1, 1, 4, 6, 8)
     v[0, 0, 2, 3, 4] = 1.0  # on all three middle slices
-    image = slices(v)
-    assert image.shape == (1, 1, 8, 24) and float(image.min()) == 0.0 and float(image.max()) == 1.0
-    assert all(float(image[0, 0, :, i * 8 : (i + 1) * 8].max()) == 1.0 for i in range(3))
+    image = slices(v)  # three 8 x 8 slices on a 2 x 2 sheet
+    assert image.shape == (1, 1, 16, 16) and float(image.min()) == 0.0 and float(image.max()) == 1.0
+    panels = [image[0, 0, r * 8 : (r + 1) * 8, c * 8 : (c + 1) * 8] for r, c in ((0, 0), (0, 1), (1, 0), (1, 1))]
+    assert [float(p.max()) for p in panels] == [1.0, 1.0, 1.0, 0.0]
 
 
 def views(*overrides):

@@ -22,6 +22,20 @@ from maskfuse.nn.targets import PatchTarget
 from maskfuse.types import Tokens
 
 
+def sheet(panels: list[torch.Tensor]) -> torch.Tensor:
+    """Panels [B, C, h, w] of one shape in a near-square grid, in reading order: one picture
+    of a sample for the report (frames of a clip, slices of a volume, views of a cloud),
+    [B, C, rows * h, across * w]; empty places stay zero."""
+    across = math.ceil(math.sqrt(len(panels)))
+    rows = -(-len(panels) // across)
+    b, c, h, w = panels[0].shape
+    out = panels[0].new_zeros(b, c, rows * h, across * w)
+    for k, panel in enumerate(panels):
+        r, col = divmod(k, across)
+        out[:, :, r * h : (r + 1) * h, col * w : (col + 1) * w] = panel
+    return out
+
+
 def smallest_patch(sizes: tuple[int, ...], limit: int) -> int:
     """The smallest cube side that divides every size and leaves at most `limit` tokens; the
     largest common divisor when none does (30^3 with limit 216: 5, i.e. 6^3 tokens)."""
@@ -130,9 +144,15 @@ class GridTokenizer(nn.Module):
         mean and std when the targets are normalised."""
         return self.unpatchify(denormalised(target, tokens, self.norm_pix))
 
-    def mask_input(self, x: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
-        """The input with masked boxes set to `fill`: mask [B, N] bool."""
-        return self.unpatchify(self.patchify(x).masked_fill(mask.unsqueeze(-1), fill))
+    def mask_input(self, x: torch.Tensor, mask: torch.Tensor, fill: float | None = None) -> torch.Tensor:
+        """The input with masked boxes set to `fill` (None: halfway between each sample's
+        lowest and highest value, grey in a picture of any value range): mask [B, N] bool."""
+        patches = self.patchify(x)
+        if fill is None:
+            flat = patches.flatten(1)
+            middle = ((flat.amin(1) + flat.amax(1)) / 2).view(-1, 1, 1).expand_as(patches)
+            return self.unpatchify(torch.where(mask.unsqueeze(-1), middle, patches))
+        return self.unpatchify(patches.masked_fill(mask.unsqueeze(-1), fill))
 
     def reconstruction(self, x: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tokens: Tokens) -> torch.Tensor:
         """Predicted boxes pasted among the visible ones, [B, C, *sizes]."""

@@ -10,7 +10,7 @@ from torch import nn
 from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.motion.source import contract_example
-from maskfuse.nn.grid_tokens import GridTokenizer
+from maskfuse.nn.grid_tokens import GridTokenizer, sheet
 from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
 from maskfuse.types import DataSpec, Tokens
@@ -34,21 +34,22 @@ def resample(x: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 def front_view(motion: torch.Tensor, up: int = 1, panels: int = 4, side: int = 32) -> torch.Tensor:
-    """[B, 3, F, J] -> images [B, 1, side, panels * side]: `panels` frames spread over the
-    sequence, each its joints as dots on the plane of the first horizontal axis and `up`,
-    scaled to the sequence's extent (the whole figure stays in view)."""
+    """[B, 3, F, J] -> images [B, 1, ...]: `panels` frames spread over the sequence on one
+    sheet (`sheet`), each its joints as dots on the plane of the first horizontal axis and
+    `up`, scaled to the sequence's extent (the whole figure stays in view)."""
     b, _, f, j = motion.shape
     across = 0 if up != 0 else 2
     pts = motion[:, [across, up]]  # [B, 2, F, J]
     lo = pts.amin(dim=(2, 3), keepdim=True)
     span = (pts.amax(dim=(2, 3), keepdim=True) - lo).amax(dim=1, keepdim=True).clamp_min(1e-6)
     cells = ((pts - lo) / span * (side - 1)).round().long().clamp(0, side - 1)
-    image = torch.zeros(b, side, panels * side)
-    for k, frame in enumerate(torch.linspace(0, f - 1, panels).round().long().tolist()):
+    shown = []
+    for frame in torch.linspace(0, f - 1, panels).round().long().tolist():
         col, row = cells[:, 0, frame], side - 1 - cells[:, 1, frame]  # [B, J]; up is up in the picture
-        sample = torch.arange(b)[:, None].expand(b, j)
-        image[sample, row, col + k * side] = 1.0
-    return image[:, None]
+        image = torch.zeros(b, 1, side, side)
+        image[torch.arange(b)[:, None].expand(b, j), 0, row, col] = 1.0
+        shown.append(image)
+    return sheet(shown)
 
 
 class MotionTokenizer(nn.Module):

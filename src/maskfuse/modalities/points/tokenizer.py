@@ -11,6 +11,7 @@ from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.points.source import contract_example
 from maskfuse.nn.decoder import sample_positions
+from maskfuse.nn.grid_tokens import sheet
 from maskfuse.objectives.chamfer import MaskedChamfer, chamfer
 from maskfuse.registry import MODALITIES
 from maskfuse.types import DataSpec, LossOutput, Tokens
@@ -46,8 +47,8 @@ def group(points: torch.Tensor, groups: int, size: int) -> tuple[torch.Tensor, t
 
 
 def projections(clouds: torch.Tensor, up: int = 2, side: int = 32) -> torch.Tensor:
-    """[B, C, P] clouds (NaN points skipped) -> images [B, 1, side, 2 * side]: seen from above
-    and from the front, each cloud scaled to its own extent."""
+    """[B, C, P] clouds (NaN points skipped) -> images [B, 1, 2 * side, 2 * side]: seen from
+    above, the front and the side on one sheet, each cloud scaled to its own extent."""
     b = clouds.shape[0]
     xyz = clouds[:, :3].transpose(1, 2)  # [B, P, 3]
     seen = ~torch.isnan(xyz).any(-1)
@@ -57,12 +58,13 @@ def projections(clouds: torch.Tensor, up: int = 2, side: int = 32) -> torch.Tens
     span = (hi - lo).amax(-1, keepdim=True).clamp_min(1e-6)
     cells = ((filled - lo.nan_to_num(0.0)) / span * (side - 1)).round().long().clamp(0, side - 1)
     across, depth = [a for a in range(3) if a != up]
-    image = torch.zeros(b, side, 2 * side)
     sample = torch.arange(b)[:, None].expand_as(seen)
-    for k, (col, row) in enumerate([(across, depth), (across, up)]):
-        r, c = side - 1 - cells[..., row], cells[..., col] + k * side
-        image[sample[seen], r[seen], c[seen]] = 1.0
-    return image[:, None]
+    views = []
+    for col, row in [(across, depth), (across, up), (depth, up)]:
+        image = torch.zeros(b, 1, side, side)
+        image[sample[seen], 0, (side - 1 - cells[..., row])[seen], cells[..., col][seen]] = 1.0
+        views.append(image)
+    return sheet(views)
 
 
 class PointTarget(nn.Module):

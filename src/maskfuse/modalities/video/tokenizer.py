@@ -8,22 +8,23 @@ import torch
 from maskfuse.config import Config
 from maskfuse.errors import ConfigError
 from maskfuse.modalities.video.source import contract_example
-from maskfuse.nn.grid_tokens import GridTokenizer, smallest_patch
+from maskfuse.nn.grid_tokens import GridTokenizer, sheet, smallest_patch
 from maskfuse.registry import MODALITIES
 from maskfuse.types import DataSpec
 
 PATCHES_PER_FRAME = 16  # the automatic patch side leaves at most this many patches per frame
 
 
-def frames(clips: torch.Tensor, most: int = 8) -> torch.Tensor:
-    """[B, C, T, H, W] -> images [B, C, H, F*W] in [0, 1]: up to `most` frames spread over
-    the clip, side by side, each clip scaled to its own range."""
+def frames(clips: torch.Tensor, most: int = 9) -> torch.Tensor:
+    """[B, C, T, H, W] -> images [B, C, rows * H, across * W] in [0, 1]: up to `most` frames
+    spread over the clip, in reading order on a near-square sheet, each clip scaled to its
+    own range."""
     t = clips.shape[2]
-    pick = torch.linspace(0, t - 1, min(most, t)).round().long()
-    row = torch.cat([clips[:, :, int(i)] for i in pick], dim=3).float()
-    lo = row.amin(dim=(1, 2, 3), keepdim=True)
-    hi = row.amax(dim=(1, 2, 3), keepdim=True)
-    return (row - lo) / (hi - lo).clamp_min(1e-6)
+    pick = torch.linspace(0, t - 1, min(most, t)).round().long().tolist()
+    page = sheet([clips[:, :, i].float() for i in pick])
+    lo = page.amin(dim=(1, 2, 3), keepdim=True)
+    hi = page.amax(dim=(1, 2, 3), keepdim=True)
+    return (page - lo) / (hi - lo).clamp_min(1e-6)
 
 
 @MODALITIES.register("video")
