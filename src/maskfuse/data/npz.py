@@ -86,6 +86,18 @@ def _scores(z: dict, key: str | None, n: int, path: Path) -> np.ndarray | None:
 Check = Callable[[MappedArray | np.ndarray, Path, str], tuple[int, ...]]  # (array, file, key) -> one sample's shape
 
 
+def check_rows(arr: MappedArray | np.ndarray, path: Path, key: str, ranks: tuple[int, ...], layouts: str,
+               what: str) -> None:  # fmt: skip
+    """What an array source checks first: the array has one of `ranks` (else an error
+    showing the `layouts` it may have), holds numbers, and has rows."""
+    if arr.ndim not in ranks:
+        raise DataError(f"{path}: '{key}' must be {what} {layouts}, got shape {list(arr.shape)}")
+    if np.dtype(arr.dtype).kind not in "uif":
+        raise DataError(f"{path}: '{key}' has dtype {arr.dtype}; expected numbers")
+    if not len(arr):
+        raise DataError(f"{path}: '{key}' holds no {what}")
+
+
 def archive_splits(
     cfg: DataConfig, kind: str, modality: str, check: Check, to_sample: Callable | None = None,
     converter: Callable[[Path, str], Callable] = FloatValues,

@@ -15,9 +15,8 @@ import torch
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray
 from maskfuse.data.base import ArrayDataset, Splits
-from maskfuse.data.npz import archive_splits
+from maskfuse.data.npz import archive_splits, check_rows
 from maskfuse.data.npz_layout import SOURCES
-from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
 
@@ -25,12 +24,7 @@ from maskfuse.types import DataSpec
 def check(arr: MappedArray | np.ndarray, path: Path, key: str) -> tuple[int, ...]:
     """The [C, T, H, W] one row of `arr` reads as; anything but [N, T, H, W] or
     [N, T, C, H, W] numbers is an error naming the array."""
-    if arr.ndim not in (4, 5):
-        raise DataError(f"{path}: '{key}' must be clips [N, T, H, W] or [N, T, C, H, W], got shape {list(arr.shape)}")
-    if np.dtype(arr.dtype).kind not in "uif":
-        raise DataError(f"{path}: '{key}' has dtype {arr.dtype}; expected uint8 or float")
-    if not len(arr):
-        raise DataError(f"{path}: '{key}' holds no clips")
+    check_rows(arr, path, key, (4, 5), "[N, T, H, W] or [N, T, C, H, W]", "clips")
     t, *rest = arr.shape[1:]
     c, h, w = rest if arr.ndim == 5 else (1, *rest)
     return int(c), int(t), int(h), int(w)

@@ -17,9 +17,8 @@ import torch
 from maskfuse.config import DataConfig
 from maskfuse.data.arrays import MappedArray
 from maskfuse.data.base import ArrayDataset, Splits
-from maskfuse.data.npz import archive_splits
+from maskfuse.data.npz import archive_splits, check_rows
 from maskfuse.data.npz_layout import SOURCES
-from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
 
@@ -27,12 +26,7 @@ from maskfuse.types import DataSpec
 def check(arr: MappedArray | np.ndarray, path: Path, key: str) -> tuple[int, ...]:
     """The [C, D, H, W] one row of `arr` reads as; anything but [N, D, H, W] or
     [N, C, D, H, W] numbers is an error naming the array."""
-    if arr.ndim not in (4, 5):
-        raise DataError(f"{path}: '{key}' must be volumes [N, D, H, W] or [N, C, D, H, W], got shape {list(arr.shape)}")
-    if np.dtype(arr.dtype).kind not in "uif":
-        raise DataError(f"{path}: '{key}' has dtype {arr.dtype}; expected numbers")
-    if not len(arr):
-        raise DataError(f"{path}: '{key}' holds no volumes")
+    check_rows(arr, path, key, (4, 5), "[N, D, H, W] or [N, C, D, H, W]", "volumes")
     return tuple(int(s) for s in (arr.shape[1:] if arr.ndim == 5 else (1, *arr.shape[1:])))
 
 
