@@ -49,6 +49,9 @@ def test_tokens_targets_and_decoding_back():
             assert (clouds[b].T - p).norm(dim=1).min() < 1e-5
     mask = torch.tensor([[True, False, False, False], [False] * 4])
     assert torch.isnan(tok.mask_input(clouds, mask)[0, :, :10]).all()
+    shown = tok.pictures(clouds, mask, t.target, t)  # predicting the true points draws the input again
+    assert torch.equal(shown["reconstruction"], tok.show(tok.decode(t.target, t)))
+    assert torch.equal(shown["masked input"], tok.show(tok.mask_input(clouds, mask)))
 
 
 def test_projections_draw_each_point_from_three_sides():

@@ -134,18 +134,17 @@ class PointTokenizer(nn.Module):
     def mask_input(self, clouds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The points of the visible groups only (masked ones as NaN), [B, 3, G*K]."""
         tokens = self(clouds)
-        points = self.decode(tokens.target, tokens)
-        hidden = mask.repeat_interleave(self.size, dim=1)  # [B, G*K]
-        return points.masked_fill(hidden[:, None], float("nan"))
+        return self._only(self.decode(tokens.target, tokens), ~mask)
 
     def pictures(self, clouds: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tokens: Tokens) -> dict:
         """The cloud, its visible groups, and those with the masked groups' predicted points."""
-        visible = self.mask_input(clouds, mask)
-        guessed = self.decode(pred, tokens).masked_fill(
-            ~mask.repeat_interleave(self.size, dim=1)[:, None], float("nan")
-        )
-        both = torch.where(torch.isnan(visible), guessed, visible)
+        visible = self._only(self.decode(tokens.target, tokens), ~mask)
+        both = torch.where(torch.isnan(visible), self._only(self.decode(pred, tokens), mask), visible)
         return {"input": self.show(clouds), "masked input": self.show(visible), "reconstruction": self.show(both)}
+
+    def _only(self, points: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        """Decoded clouds [B, 3, G*K] with the points of groups not chosen ([B, G] bool) as NaN."""
+        return points.masked_fill(~groups.repeat_interleave(self.size, dim=1)[:, None], float("nan"))
 
     def show(self, clouds: torch.Tensor) -> torch.Tensor:
         return projections(clouds, self.up)
