@@ -74,8 +74,10 @@ def load(cfg: DataConfig) -> Splits:
     longest = max(len(s) for s in seqs)
     joints = seqs[0].shape[1]
 
+    dropped = set(empty)
+
     def split(part) -> ArrayDataset:
-        rows = [int(r) for r in part.rows if int(r) not in set(empty)]
+        rows = [int(r) for r in part.rows if int(r) not in dropped]
         x = np.full((len(rows), 3, longest, joints), np.nan, np.float32)
         for k, r in enumerate(rows):
             seq = seqs[r] - seqs[r].reshape(-1, 3).mean(0)
