@@ -159,6 +159,7 @@ def test_nifti_folder_reads_class_folders_and_channels(tmp_path):
     volumes = rng.random((6, 4, 5, 6, 2))  # 4-D: channels last
     for i, v in enumerate(volumes):
         nifti(tmp_path / ("ab"[i % 2]) / f"v{i}.nii.gz", v)
+    assert data_overrides(str(tmp_path)) == {"name": "nifti-folder", "path": str(tmp_path)}  # the suffix claims it
     cfg = resolve(overrides=[f"data.path={tmp_path}", "data.name=nifti-folder", "data.test_fraction=0.25"])
     splits = load_data(cfg.data)
     assert splits.spec.shape == (2, 4, 5, 6) and splits.spec.class_names == ("a", "b")

@@ -84,7 +84,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     model = api.load(args.run)
     cfg = resolve(base=model.config.to_dict(), data_settings=data_overrides(args.data) if args.data else None)
     # on demand, so each row keeps where it comes from; text through the run's own tokenizer
-    splits = load_data(replace(cfg.data, memory_mb=0), model.spec)
+    splits = load_data(replace(cfg.data, memory_mb=0), model.spec, cfg)
     encoding = model.spec.meta.get("encoding")
     if encoding is not None and splits.spec.meta.get("encoding") != encoding:
         raise DataError(
@@ -119,7 +119,7 @@ def cmd_data_shard(args: argparse.Namespace) -> int:
     from maskfuse.data.shards import write_shards
 
     cfg = resolve(overrides=args.overrides, data_settings=data_overrides(args.data))
-    index = write_shards(load_data(cfg.data), Path(args.out), args.shard_size, cfg.data.split_seed)
+    index = write_shards(load_data(cfg.data, run=cfg), Path(args.out), args.shard_size, cfg.data.split_seed)
     for name in ("train", "test"):
         out.print(f"{name}: {index['rows'][name]} rows in {len(index['shards'][name])} shard(s)")
     out.print(f"written: {args.out} (train with: maskfuse pretrain --data {args.out} ...)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskfuse.config import DataConfig
+from maskfuse.config import Config, DataConfig
 from maskfuse.data import (  # noqa: F401
     audio,
     digits,
@@ -28,7 +28,7 @@ from maskfuse.data import (  # noqa: F401
     text,
     timeseries,
 )
-from maskfuse.data.base import ArrayDataset, Splits, cap, resident
+from maskfuse.data.base import FOLDER_SOURCES, ArrayDataset, Splits, cap, resident
 from maskfuse.data.npz_layout import SOURCES
 from maskfuse.errors import DataError
 from maskfuse.modalities import load_all
@@ -63,10 +63,18 @@ def data_overrides(name_or_path: str) -> dict[str, str]:
 
 
 def _folder_source(folder: Path) -> str:
-    """'webdataset' for a shard folder (it holds spec.json), 'audio-folder' when the folder
-    holds audio files (at any depth), else 'image-folder'."""
+    """'webdataset' for a shard folder (it holds spec.json); the source of a modality folder
+    that claims the files' suffix (`FOLDER_SOURCES`: video, NIfTI); 'audio-folder' when the
+    folder holds audio files (at any depth); else 'image-folder'."""
     if (folder / shards.SPEC_FILE).is_file():
         return "webdataset"
+    names = [p.name.lower() for p in folder.rglob("*")]
+    claimed = {source for suffix, source in FOLDER_SOURCES.items() if any(n.endswith(suffix) for n in names)}
+    if len(claimed) == 1:
+        return claimed.pop()
+    if claimed:
+        found = ", ".join(sorted(claimed))
+        raise DataError(f"{folder}: holds files of several sources ({found}); name one with data.name")
     import soundfile as sf
 
     from maskfuse.data.readers import AUDIO_SUFFIXES, UNDECODABLE_AUDIO
@@ -117,8 +125,11 @@ def own_tokenizers(spec: DataSpec) -> dict[str | None, str]:
     return {name: part.meta["encoding"] for name, part in spec.parts.items() if "encoding" in part.meta}
 
 
-def load_data(cfg: DataConfig, spec: DataSpec | None = None) -> Splits:
+def load_data(cfg: DataConfig, spec: DataSpec | None = None, run: Config | None = None) -> Splits:
     """Load the train and held-out splits that `cfg` names, with their caps applied.
+
+    A source of a modality folder that reads with that folder's settings says which section
+    (`load.section = "video"`); it gets that section of `run` (the defaults without one).
 
     Given a run's `spec`, text (a text source, or the text columns of paired data) is read
     through the run's own tokenizers instead of ones trained again: WordPiece training is
@@ -132,9 +143,11 @@ def load_data(cfg: DataConfig, spec: DataSpec | None = None) -> Splits:
                 files[name] = Path(tmp) / f"tokenizer-{len(files)}.json"
                 files[name].write_text(encoding, encoding="utf-8")
             if None in files:
-                return load_data(replace(cfg, vocab=str(files[None])))
-            return load_data(replace(cfg, vocabs=tuple(f"{name}:{file}" for name, file in files.items())))
-    splits = DATASETS.get(cfg.name)(cfg)
+                return load_data(replace(cfg, vocab=str(files[None])), run=run)
+            return load_data(replace(cfg, vocabs=tuple(f"{name}:{file}" for name, file in files.items())), run=run)
+    source = DATASETS.get(cfg.name)
+    section = getattr(source, "section", None)
+    splits = source(cfg, getattr(run or Config(), section)) if section else source(cfg)
     if cfg.channels is not None and not splits.spec.parts and splits.spec.shape[0] != cfg.channels:
         raise DataError(f"{splits.source}: data has {splits.spec.shape[0]} channels, data.channels={cfg.channels}")
     return cap(splits, cfg.max_train, cfg.max_test)

@@ -154,6 +154,8 @@ def split_indices(
     return np.sort(tr), np.sort(te)
 
 
+FOLDER_SOURCES: dict[str, str] = {}  # file suffix -> the source of a folder holding such files
+# (`--data FOLDER`); a modality folder's source adds its own, e.g. ".mp4": "video-folder"
 TRAIN_MARKERS = frozenset({"train", "training"})
 TEST_MARKERS = frozenset({"test", "testing", "val", "valid", "validation"})
 

@@ -118,7 +118,7 @@ def evaluate_run(
         raise ConfigError("eval.protocols is empty; name at least one protocol")
     for name in names:
         EVALUATIONS.get(name)  # unknown names fail before any work
-    splits = resident(load_data(cfg.data, model.spec), cfg.eval.stream_rows)
+    splits = resident(load_data(cfg.data, model.spec, cfg), cfg.eval.stream_rows)
     cross = None
     if model.spec.parts:
         results, cross = paired_results(model, splits, names)

@@ -74,7 +74,7 @@ def build_report(run_dir: str | Path, projection: str = "pca", samples: int = 8,
     out.mkdir(exist_ok=True)
     eval_path = run_dir / "eval.json"
     report = json.loads(eval_path.read_text()) if eval_path.exists() else evaluate_run(run_dir)
-    splits = resident(load_data(cfg.data, spec), cfg.eval.stream_rows)
+    splits = resident(load_data(cfg.data, spec, cfg), cfg.eval.stream_rows)
     records = read_metrics(run_dir)
     with progress("drawing the report", 4) as advance:
         figs = draw_figures(model, report, splits, records, projection, samples, map_rows, out, advance)

@@ -55,7 +55,8 @@ def similarities(models: list[Pretrained], names: list[str]) -> list[dict[str, A
     first = models[0]
     if any(m.spec.parts for m in models):
         return [{"pair": "all", "skipped": "multimodal runs: compare their cross-modal tables instead"}]
-    test = spread(resident(load_data(first.config.data, first.spec), SIMILARITY_ROWS).test, SIMILARITY_ROWS)
+    splits = load_data(first.config.data, first.spec, first.config)
+    test = spread(resident(splits, SIMILARITY_ROWS).test, SIMILARITY_ROWS)
     embedded = {}
     for name, model in zip(names, models):
         if tuple(model.spec.shape) == tuple(first.spec.shape):

@@ -111,12 +111,12 @@ def training_splits(cfg: Config, run_dir: Path, resume: bool, world: World, devi
     training their own could number the same words differently)."""
     ckpt = checkpoint.latest(run_dir) if resume else None
     if ckpt is not None:
-        return load_data(cfg.data, DataSpec.from_dict(checkpoint.read_config(ckpt)[1]))
+        return load_data(cfg.data, DataSpec.from_dict(checkpoint.read_config(ckpt)[1]), cfg)
     if world.size == 1:
-        return load_data(cfg.data)
-    splits = load_data(cfg.data) if world.main else None
+        return load_data(cfg.data, run=cfg)
+    splits = load_data(cfg.data, run=cfg) if world.main else None
     spec = text_from_main(json.dumps(splits.spec.to_dict()) if world.main else "", world, device)
-    return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)))
+    return splits or load_data(cfg.data, DataSpec.from_dict(json.loads(spec)), cfg)
 
 
 def fit_batch(cfg: Config, rows: int, world: World) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, source_path, split_indices
+from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
 from maskfuse.data.npz import array_splits
 from maskfuse.data.npz_layout import Layout, Part
 from maskfuse.errors import DataError
@@ -95,3 +95,6 @@ def load(cfg: DataConfig) -> Splits:
     z = {"volumes": NiftiStack(paths, shape)}
     source = f"nifti-folder ({folder}: {len(paths)} volumes)"
     return array_splits(z, plan, shape, "volume", cfg.memory_mb, folder, source, [])
+
+
+FOLDER_SOURCES.update(dict.fromkeys(SUFFIXES, "nifti-folder"))  # `--data FOLDER` of volumes reads here
