@@ -1,0 +1,173 @@
+"""The data source "video-folder": a folder of video files, decoded with PyAV batch by batch.
+
+Class sub-folders give labels; a flat folder is unlabelled; the split is data.test_fraction
+with data.split_seed. Each clip gives `video.frames` frames, every `video.stride`-th one,
+from the middle of the file (so it needs (frames - 1) x stride + 1 frames), resized with
+FFmpeg's area filter so the short side is `video.size`, and centre-cropped to size x size,
+as RGB (or grey with video.grey). A clip with fewer frames is refused, by name, before
+anything trains: padding with repeated frames would teach still video. Lower video.stride
+to fit short clips, or set data.on_error=skip to leave them out.
+
+Why PyAV: it binds FFmpeg's own libraries (its wheels carry them), so it decodes whatever
+codec FFmpeg does, hands frames over as numpy arrays, and resizes them in FFmpeg's scaler
+on the way out. torchvision's reader would tie us to torchvision; decord has no maintained
+wheels; OpenCV's reader hides the packets that frames are counted from here.
+
+Frames are counted from the packets of the video stream (the file is read, not decoded):
+a header's frame count is missing in WebM / Matroska and can be wrong in AVI (OpenCV's
+sample tree.avi declares 444 frames and holds 68). Decoding reads from the start of the
+file to the last frame needed; fine for clips of seconds, slow for hour-long films.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskfuse.config import DataConfig
+from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
+from maskfuse.data.npz import array_splits
+from maskfuse.data.npz_layout import Layout, Part
+from maskfuse.errors import DataError
+from maskfuse.modalities.video.settings import Settings
+from maskfuse.registry import DATASETS
+
+SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv")
+
+
+def pyav():
+    try:
+        import av
+    except ImportError as err:
+        raise DataError("data.name=video-folder decodes video with PyAV: pip install 'maskfuse[video]'") from err
+    return av
+
+
+def frame_count(path: Path) -> int:
+    """Frames in the first video stream of `path`, counted from its packets."""
+    try:
+        with pyav().open(str(path)) as container:
+            if not container.streams.video:
+                raise DataError(f"{path}: holds no video stream")
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except DataError:
+        raise
+    except Exception as err:  # FFmpeg's errors come as several types
+        raise DataError(f"{path}: not a readable video ({type(err).__name__}: {err})") from err
+
+
+@dataclass
+class ClipStack:
+    """The clips of a list of files, indexed like a uint8 array of shape [N, C, T, S, S]."""
+
+    paths: list[Path]
+    counts: list[int]  # frames each file holds
+    settings: Settings
+    dtype = np.dtype(np.uint8)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        v = self.settings
+        return (len(self.paths), 1 if v.grey else 3, v.frames, v.size, v.size)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.atleast_1d(rows)
+        out = np.empty((len(rows), *self.shape[1:]), np.uint8)
+        for k, r in enumerate(rows):
+            out[k] = self.clip(int(r))
+        return out
+
+    def clip(self, row: int) -> np.ndarray:
+        """[C, T, S, S] frames of one file."""
+        path, v = self.paths[row], self.settings
+        wanted = window(self.counts[row], v)
+        frames: list[np.ndarray] = []
+        try:
+            with pyav().open(str(path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for i, frame in enumerate(container.decode(stream)):
+                    if i == wanted[len(frames)]:
+                        frames.append(square(frame, v))
+                        if len(frames) == len(wanted):
+                            break
+        except Exception as err:
+            why = f"{type(err).__name__}: {err}"
+            raise DataError(f"{path}: frame {len(frames)} of the clip will not decode ({why})") from err
+        if len(frames) < len(wanted):
+            raise DataError(f"{path}: decoded fewer frames than its {self.counts[row]} packets; "
+                            f"frame {wanted[len(frames)]} is missing")  # fmt: skip
+        clip = np.stack(frames)  # [T, S, S] or [T, S, S, 3]
+        return clip[None] if v.grey else clip.transpose(3, 0, 1, 2)
+
+
+def needed(v: Settings) -> int:
+    """Frames a clip must hold."""
+    return (v.frames - 1) * v.stride + 1
+
+
+def window(count: int, v: Settings) -> list[int]:
+    """The frame numbers a clip of `count` frames gives: every stride-th, from its middle."""
+    start = (count - needed(v)) // 2
+    return list(range(start, start + needed(v), v.stride))
+
+
+def square(frame, v: Settings) -> np.ndarray:
+    """A decoded frame with its short side resized to video.size, centre-cropped square."""
+    w, h = frame.width, frame.height
+    scale = v.size / min(w, h)
+    nw, nh = max(v.size, round(w * scale)), max(v.size, round(h * scale))
+    pixels = frame.to_ndarray(format="gray" if v.grey else "rgb24", width=nw, height=nh, interpolation="AREA")
+    top, left = (nh - v.size) // 2, (nw - v.size) // 2
+    return pixels[top : top + v.size, left : left + v.size]
+
+
+def load(cfg: DataConfig, settings: Settings) -> Splits:
+    """Every video file under data.path, labelled by class sub-folder when there are any."""
+    folder = source_path(cfg.path, "folder of video files", "video-folder", folder=True)
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not paths:
+        raise DataError(f"{folder}: holds no video files ({', '.join(SUFFIXES)})")
+    kept, counts, dropped = [], [], []
+    for p in paths:
+        try:
+            count = frame_count(p)
+            if count < needed(settings):
+                raise DataError(f"{p}: {count} frames; video.frames={settings.frames} every video.stride="
+                                f"{settings.stride} needs {needed(settings)}. Lower video.stride or video.frames, "
+                                "or leave short clips out with data.on_error=skip")  # fmt: skip
+        except DataError:
+            if cfg.on_error == "raise":
+                raise
+            dropped.append(p)
+            continue
+        kept.append(p)
+        counts.append(count)
+    if not kept:
+        raise DataError(f"{folder}: none of the {len(paths)} video files is readable and long enough")
+    notes = [f"skipped {len(dropped)} unreadable or short clips (data.on_error=skip): "
+             f"{', '.join(p.name for p in dropped[:5])}"] if dropped else []  # fmt: skip
+    classes = sorted({p.parent.relative_to(folder).as_posix() for p in kept} - {"."})
+    y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in kept]) if classes else None
+    rows = split_indices(len(kept), y, cfg.test_fraction, cfg.split_seed, str(folder))
+    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class; data.max_train takes the first rows
+    train, test = (rng.permutation(r) for r in rows)
+    plan = Layout("clips", Part("clips", train, y), Part("clips", test, y), tuple(classes))
+    stack = ClipStack(kept, counts, settings)
+    source = f"video-folder ({folder}: {len(kept)} clips)"
+    return array_splits({"clips": stack}, plan, stack.shape[1:], "video", cfg.memory_mb, folder, source, notes)
+
+
+load.section = "video"  # load_data hands this source the run's video settings
+DATASETS.register("video-folder")(load)
+FOLDER_SOURCES.update(dict.fromkeys(SUFFIXES, "video-folder"))  # `--data FOLDER` of clips reads here
