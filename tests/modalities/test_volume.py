@@ -195,3 +195,11 @@ def test_real_brain_volumes_from_mricron(tmp_path):
     first = splits.train.batch(torch.arange(1))["volume"][0, 0]
     truths = [nibabel.load(TEMPLATES / f"{n}.nii.gz").get_fdata(dtype=np.float32) for n in ("ch2", "ch2bet", "aal")]
     assert any(np.array_equal(first.numpy(), t) for t in truths)
+
+
+def test_a_capped_nifti_folder_keeps_every_class(tmp_path):
+    for i in range(12):  # files sort by class: a / a / ... / b / b / ...
+        nifti(tmp_path / ("ab"[i // 6]) / f"v{i:02d}.nii", np.full((2, 2, 2), i))
+    cfg = resolve(overrides=[f"data.path={tmp_path}", "data.name=nifti-folder", "data.max_train=4"])
+    splits = load_data(cfg.data)
+    assert len(splits.train) == 4 and set(splits.train.labels.tolist()) == {0, 1}

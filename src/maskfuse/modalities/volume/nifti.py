@@ -90,7 +90,9 @@ def load(cfg: DataConfig) -> Splits:
                             f"{paths[0].name} and the rest are {list(shape)}; resample them to one grid")  # fmt: skip
     classes = sorted({p.parent.relative_to(folder).as_posix() for p in paths} - {"."})
     y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in paths]) if classes else None
-    train, test = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, str(folder))
+    rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, str(folder))
+    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class; data.max_train takes the first rows
+    train, test = (rng.permutation(r) for r in rows)
     plan = Layout("volumes", Part("volumes", train, y), Part("volumes", test, y), tuple(classes))
     z = {"volumes": NiftiStack(paths, shape)}
     source = f"nifti-folder ({folder}: {len(paths)} volumes)"
