@@ -128,8 +128,9 @@ def own_tokenizers(spec: DataSpec) -> dict[str | None, str]:
 def load_data(cfg: DataConfig, spec: DataSpec | None = None, run: Config | None = None) -> Splits:
     """Load the train and held-out splits that `cfg` names, with their caps applied.
 
-    A source of a modality folder that reads with that folder's settings says which section
-    (`load.section = "video"`); it gets that section of `run` (the defaults without one).
+    A source that reads with settings outside `data` (a modality folder's own section, such
+    as video.frames) says so (`load.reads_run = True`) and gets the run's config `run` (the
+    defaults without one) after the data settings.
 
     Given a run's `spec`, text (a text source, or the text columns of paired data) is read
     through the run's own tokenizers instead of ones trained again: WordPiece training is
@@ -146,8 +147,7 @@ def load_data(cfg: DataConfig, spec: DataSpec | None = None, run: Config | None 
                 return load_data(replace(cfg, vocab=str(files[None])), run=run)
             return load_data(replace(cfg, vocabs=tuple(f"{name}:{file}" for name, file in files.items())), run=run)
     source = DATASETS.get(cfg.name)
-    section = getattr(source, "section", None)
-    splits = source(cfg, getattr(run or Config(), section)) if section else source(cfg)
+    splits = source(cfg, run or Config()) if getattr(source, "reads_run", False) else source(cfg)
     if cfg.channels is not None and not splits.spec.parts and splits.spec.shape[0] != cfg.channels:
         raise DataError(f"{splits.source}: data has {splits.spec.shape[0]} channels, data.channels={cfg.channels}")
     return cap(splits, cfg.max_train, cfg.max_test)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskfuse.config import DataConfig
+from maskfuse.config import Config, DataConfig
 from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
 from maskfuse.data.npz import array_splits
 from maskfuse.data.npz_layout import Layout, Part
@@ -132,8 +132,9 @@ def square(frame, v: Settings) -> np.ndarray:
     return pixels[top : top + v.size, left : left + v.size]
 
 
-def load(cfg: DataConfig, settings: Settings) -> Splits:
+def load(cfg: DataConfig, run: Config) -> Splits:
     """Every video file under data.path, labelled by class sub-folder when there are any."""
+    settings = run.video
     folder = source_path(cfg.path, "folder of video files", "video-folder", folder=True)
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not paths:
@@ -168,6 +169,6 @@ def load(cfg: DataConfig, settings: Settings) -> Splits:
     return array_splits({"clips": stack}, plan, stack.shape[1:], "video", cfg.memory_mb, folder, source, notes)
 
 
-load.section = "video"  # load_data hands this source the run's video settings
+load.reads_run = True  # load_data hands this source the run's config, for its video settings
 DATASETS.register("video-folder")(load)
 FOLDER_SOURCES.update(dict.fromkeys(SUFFIXES, "video-folder"))  # `--data FOLDER` of clips reads here
