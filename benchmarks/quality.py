@@ -12,7 +12,9 @@ sub-folders) or `modelnet10` (../shared/data/modelnet10: 3,991 / 908 CAD shapes 
 occupancy grids, read by the "volumes" source), `moving-mnist` (clips made from
 ../shared/data/mnist-test: 5,000 / 5,000, no digit in both) or `msr-action3d` (567 skeleton
 sequences, the standard cross-subject split: odd subjects train, written once as a split
-array into benchmarks/.data/). Writes benchmarks/results/<data>_<name>.json with the pretraining time,
+array into benchmarks/.data/), drawn as stick-figure clips (`msr-clips`) or those clips
+paired with their skeletons (`msr-pairs`, for cross-modal retrieval). Writes
+benchmarks/results/<data>_<name>.json with the pretraining time,
 the steps the budget bought, the machine, the overrides, every metrics.jsonl record
 (the curve) and the evaluation table (raw input, random init, pretrained).
 """
@@ -47,7 +49,7 @@ def cifar10_folder() -> Path:
     return target / "cifar10"
 
 
-DATA = ("fashion-mnist", "cifar10", "modelnet10", "moving-mnist", "msr-action3d")
+DATA = ("fashion-mnist", "cifar10", "modelnet10", "moving-mnist", "msr-action3d", "msr-clips", "msr-pairs")
 
 
 def msr_cross_subject() -> Path:
@@ -69,6 +71,8 @@ def data_settings(name: str) -> list[str]:
         return ["data.name=moving-mnist", f"data.path={SHARED / 'mnist-test'}"]
     if name == "msr-action3d":
         return ["data.name=motion", f"data.path={msr_cross_subject()}"]
+    if name in ("msr-clips", "msr-pairs"):  # drawn as stick figures: the clips alone, or paired with skeletons
+        return [f"data.name=motion-{name[4:]}", f"data.path={msr_cross_subject()}"]
     if name == "modelnet10":
         arrays = "data.arrays=[volumes:X_train,labels:y_train,test_volumes:X_test,test_labels:y_test]"
         return ["data.name=volumes", f"data.path={SHARED / 'modelnet10' / 'modelnet10_vox30.npz'}", arrays]
@@ -114,6 +118,9 @@ def main() -> None:
         knn, lin = r["knn"], r["linear"]
         print(f"{row:12s} knn {100 * knn['top1']:.1f} ({knn.get('pooling', '-')})  "
               f"linear {100 * lin['top1']:.1f} ({lin['pooling']})")  # fmt: skip
+    for row, found in report.get("crossmodal", {}).items():  # paired data: retrieval both ways
+        for pair, r in found["retrieval"].items():
+            print(f"{row:12s} {pair} R@1 {r['R@1']:.1f} R@10 {r['R@10']:.1f} class R@1 {r['class_R@1']:.1f}")
     print(f"pretraining {train_s:.0f} s, {report['step']} steps; written {out}")
 
 

@@ -16,6 +16,8 @@ class Settings:
     up_axis: int = 1  # views: the coordinate (0: x, 1: y, 2: z) that points up; turns go about it
     max_turn: float = 0.5  # views: turn about the up axis by up to this share of a half turn
     time_crop: float = 0.7  # views: each view covers at least this share of the sequence
+    bones: tuple[str, ...] = ()  # stick-figure clips: the skeleton as joint pairs "a-b" (0-based, e.g.
+    # [0-2,1-2]); empty: found from the training frames (the pairs whose distance varies least)
 
 
 RANGES = {"frames": AT_LEAST_1, "patch_frames": AT_LEAST_1, "group_joints": AT_LEAST_1, "up_axis": Range(0, 2),
