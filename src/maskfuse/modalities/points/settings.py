@@ -13,6 +13,8 @@ class Settings:
     group_size: int = 32  # points per token: each centre's nearest neighbours (Point-MAE: 32)
     up_axis: int = 2  # the coordinate (0: x, 1: y, 2: z) that points up; views turn about it
     rotate: bool = True  # views: turn each cloud by a random angle about the up axis
+    count: int = 1024  # point-folder: points read per file (a mesh's surface sampled, a point file's drawn)
+    unit_sphere: bool = True  # point-folder: centre each cloud and scale it into the unit sphere
 
 
-RANGES = {"groups": AT_LEAST_1, "group_size": AT_LEAST_1, "up_axis": Range(0, 2)}
+RANGES = {"groups": AT_LEAST_1, "group_size": AT_LEAST_1, "up_axis": Range(0, 2), "count": AT_LEAST_1}
