@@ -16,6 +16,9 @@ class Settings:
     up_axis: int = 1  # views: the coordinate (0: x, 1: y, 2: z) that points up; turns go about it
     max_turn: float = 0.5  # views: turn about the up axis by up to this share of a half turn
     time_crop: float = 0.7  # views: each view covers at least this share of the sequence
+    frame_column: str = "frame"  # motion-table: the column of frame numbers
+    joint_column: str = "joint"  # motion-table: the column of joint numbers (0 to J - 1)
+    xyz_columns: tuple[str, ...] = ("x", "y", "z")  # motion-table: the three coordinate columns
     bones: tuple[str, ...] = ()  # stick-figure clips: the skeleton as joint pairs "a-b" (0-based, e.g.
     # [0-2,1-2]); empty: found from the training frames (the pairs whose distance varies least)
 

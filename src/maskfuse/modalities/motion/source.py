@@ -59,6 +59,12 @@ def load(cfg: DataConfig) -> Splits:
     """Skeleton sequences with optional labels and split (else a seeded split)."""
     path = source_path(cfg.path, ".npz of skeleton sequences", "motion", folder=False)
     z, notes = npz_arrays(path, cfg.memory_mb)
+    return motion_splits(z, path, cfg, notes)
+
+
+def motion_splits(z: dict, path: Path, cfg: DataConfig, notes: list[str]) -> Splits:
+    """Both splits of the sequences held in the arrays `z` (as an archive holds them; errors
+    name `path`): centred, all-zero ones dropped, labels and split as `layout` finds them."""
     seqs = sequences(z, path)
     for i, seq in enumerate(seqs):
         if not np.isfinite(seq).all():
