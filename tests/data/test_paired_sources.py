@@ -114,8 +114,8 @@ def test_manifest_errors_name_the_row_and_column(tmp_path):
 
 def test_manifest_declarations_are_checked(tmp_path):
     path = write_manifest(tmp_path, media(tmp_path, 4))
-    with pytest.raises(DataError, match="kind one of image, audio, text, timeseries"):
-        load_manifest(path, "data.modalities=[photo:video]")
+    with pytest.raises(DataError, match="kind one of image, audio, text, timeseries, video"):
+        load_manifest(path, "data.modalities=[photo:hologram]")
     with pytest.raises(DataError, match="no column 'depth'"):
         load_manifest(path, "data.modalities=[photo:image,depth:image]")
     with pytest.raises(DataError, match="declare the manifest's modalities"):

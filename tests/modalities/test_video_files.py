@@ -136,3 +136,27 @@ def test_a_folder_claimed_by_two_sources_must_name_one(tmp_path):
     (tmp_path / "brain.nii.gz").write_bytes(b"")
     with pytest.raises(DataError, match="holds files of several sources \\(nifti-folder, video-folder\\)"):
         data_overrides(str(tmp_path))
+
+
+def test_a_manifest_pairs_clips_with_captions(tmp_path):
+    rows = ["clip,caption,label"]
+    for i in range(8):
+        moving = ("right", "down")[i % 2]
+        write_clip(tmp_path / f"c{i}.avi", bar(12, moving))
+        rows.append(f"{'' if i == 5 else f'c{i}.avi'},a bar moving {moving},{moving}")
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    video = ["video.frames=3", "video.stride=4", "video.size=16"]
+    overrides = ["data.name=manifest", f"data.path={tmp_path / 'pairs.csv'}", "data.test_fraction=0.25",
+                 "data.modalities=[clip:video,caption:text]", *video]  # fmt: skip
+    cfg = resolve(overrides=overrides)
+    splits = load_data(cfg.data, run=cfg)
+    assert splits.spec.parts["clip"].modality == "video" and splits.spec.parts["clip"].shape == (3, 3, 16, 16)
+    both = [s.batch(torch.arange(len(s))) for s in (splits.train, splits.test)]
+    clips, present = torch.cat([b["clip"] for b in both]), torch.cat([b["present"] for b in both])
+    assert int((~present[:, 0]).sum()) == 1 and clips[~present[:, 0]].abs().max() == 0  # row 5 has no clip
+    assert clips[present[:, 0]].amax(dim=(1, 2, 3, 4)).min() > 200  # the others show the white bar
+    write_clip(tmp_path / "c3.avi", bar(4, "down"))  # now too short for 3 frames every 4th
+    with pytest.raises(DataError, match=r"pairs.csv, row 5, column 'clip': .*c3.avi: 4 frames; .* needs 9"):
+        load_data(cfg.data, run=cfg)
+    with pytest.raises(DataError, match="must be column:kind with kind one of image, audio, text, timeseries, video"):
+        load_data(resolve(overrides=[*overrides, "data.modalities=[clip:film]"]).data)

@@ -7,6 +7,8 @@ CSV, JSONL or Parquet. data.modalities declares each modality as "column:kind":
   text        the text itself (a WordPiece / BPE vocabulary is trained on the training split)
   timeseries  inline values: a JSON list ([..] one channel, [[..], [..]] channels) or
               numbers separated by spaces, commas or semicolons
+  and the kinds modality folders add (`FILE_KINDS`), each a path to a file decoded with
+  that folder's settings: video (a clip, read as data.name=video-folder reads one)
 An empty cell means the modality is missing for that row (a row needs at least one).
 One pass reads the manifest a chunk of rows at a time and keeps each column's cells in a
 temporary file (`data/manifest_cells.py`); batches then read, decode and tokenize their
@@ -17,12 +19,13 @@ data.label_column names an optional label column. Errors name the file, row and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from maskfuse.config import DataConfig
+from maskfuse.config import Config, DataConfig
 from maskfuse.data.base import Splits, given_split, source_path, split_indices
 from maskfuse.data.manifest_cells import Manifest, PadSeries, StoredFiles, StoredSeries, read_manifest, series_width
 from maskfuse.data.ondemand import STAT_ROWS, Decoder, LazyRows, fits
@@ -36,6 +39,8 @@ from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
 
 KINDS = ("image", "audio", "text", "timeseries")
+FILE_KINDS: dict[str, Callable[[Config], object]] = {}  # kind -> the decoder of its file cells, built from
+# the run's config (a `Decoder`-like object: shape, prime, many); a modality folder adds its own, e.g. video
 
 
 def declared(cfg: DataConfig, path: Path) -> dict[str, str]:
@@ -45,8 +50,9 @@ def declared(cfg: DataConfig, path: Path) -> dict[str, str]:
     out = {}
     for entry in cfg.modalities:
         column, _, kind = entry.partition(":")
-        if kind not in KINDS:
-            raise DataError(f"data.modalities: '{entry}' must be column:kind with kind one of {', '.join(KINDS)}")
+        if kind not in (*KINDS, *FILE_KINDS):
+            known = ", ".join((*KINDS, *FILE_KINDS))
+            raise DataError(f"data.modalities: '{entry}' must be column:kind with kind one of {known}")
         out[column] = kind
     return out
 
@@ -95,13 +101,13 @@ def column_stats(column: torch.Tensor | LazyRows, rows: np.ndarray, kind: str, s
         shape = column.decode.shape
     else:
         seen, shape = column[torch.as_tensor(rows)].numpy(), tuple(column.shape[1:])
-    axes = (0, 2, 3) if kind == "image" else (0, 2)
+    axes = (0, *range(2, seen.ndim))  # per channel
     mean, std = np.nanmean(seen, axis=axes), np.maximum(np.nanstd(seen, axis=axes), 1e-3)
     return DataSpec(kind, shape, tuple(map(float, mean)), tuple(map(float, std)))
 
 
 @DATASETS.register("manifest")
-def load_manifest(cfg: DataConfig) -> Splits:
+def load_manifest(cfg: DataConfig, run: Config) -> Splits:
     """Paired multimodal rows from a CSV / JSONL / Parquet manifest (data.modalities)."""
     path = source_path(cfg.path, "paired-data manifest (.csv, .jsonl, .parquet)", "manifest", folder=False)
     kinds = declared(cfg, path)
@@ -134,6 +140,11 @@ def load_manifest(cfg: DataConfig) -> Splits:
         elif kind == "timeseries":
             decode = PadSeries((*m.channels[c], series_width(m, c)))
             parts[c] = LazyRows(StoredSeries(m.channels[c], m.stores[c]), np.arange(len(m)), decode, kind)
+        elif kind in FILE_KINDS:
+            cells = StoredFiles(m.path, m.first_row, c, m.stores[c])
+            decode = FILE_KINDS[kind](run)
+            decode.prime(*cells(m.rows_with(c)[:1])[0])
+            parts[c] = LazyRows(cells, np.arange(len(m)), decode, kind)
         else:
             parts[c] = file_column(kind, m, c, tr, cfg, notes)
     if fits(len(m), [(2 * x.shape[0],) if kinds[c] == "text" else x.shape for c, x in parts.items()], cfg.memory_mb):
@@ -147,3 +158,6 @@ def load_manifest(cfg: DataConfig) -> Splits:
 
     every = PairedDataset(parts, flags, None if y is None else torch.as_tensor(y))
     return Splits(every.take(tr), every.take(te), paired_spec(specs, names), f"manifest ({path})", notes)
+
+
+load_manifest.reads_run = True  # a column of a modality folder's kind decodes with that folder's settings

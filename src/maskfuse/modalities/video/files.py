@@ -28,6 +28,7 @@ import numpy as np
 
 from maskfuse.config import Config, DataConfig
 from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
+from maskfuse.data.manifest import FILE_KINDS
 from maskfuse.data.npz import array_splits
 from maskfuse.data.npz_layout import Layout, Part
 from maskfuse.errors import DataError
@@ -89,26 +90,63 @@ class ClipStack:
 
     def clip(self, row: int) -> np.ndarray:
         """[C, T, S, S] frames of one file."""
-        path, v = self.paths[row], self.settings
-        wanted = window(self.counts[row], v)
-        frames: list[np.ndarray] = []
-        try:
-            with pyav().open(str(path)) as container:
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"
-                for i, frame in enumerate(container.decode(stream)):
-                    if i == wanted[len(frames)]:
-                        frames.append(square(frame, v))
-                        if len(frames) == len(wanted):
-                            break
-        except Exception as err:
-            why = f"{type(err).__name__}: {err}"
-            raise DataError(f"{path}: frame {len(frames)} of the clip will not decode ({why})") from err
-        if len(frames) < len(wanted):
-            raise DataError(f"{path}: decoded fewer frames than its {self.counts[row]} packets; "
-                            f"frame {wanted[len(frames)]} is missing")  # fmt: skip
-        clip = np.stack(frames)  # [T, S, S] or [T, S, S, 3]
-        return clip[None] if v.grey else clip.transpose(3, 0, 1, 2)
+        return decode_clip(self.paths[row], self.counts[row], self.settings, str(self.paths[row]))
+
+
+def decode_clip(path: Path, count: int, v: Settings, where: str) -> np.ndarray:
+    """[C, T, S, S] uint8 frames of the file at `path` holding `count` frames; errors name `where`."""
+    wanted = window(count, v)
+    frames: list[np.ndarray] = []
+    try:
+        with pyav().open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for i, frame in enumerate(container.decode(stream)):
+                if i == wanted[len(frames)]:
+                    frames.append(square(frame, v))
+                    if len(frames) == len(wanted):
+                        break
+    except Exception as err:
+        why = f"{type(err).__name__}: {err}"
+        raise DataError(f"{where}: frame {len(frames)} of the clip will not decode ({why})") from err
+    if len(frames) < len(wanted):
+        missing = wanted[len(frames)]
+        raise DataError(f"{where}: decoded fewer frames than its {count} packets; frame {missing} is missing")
+    clip = np.stack(frames)  # [T, S, S] or [T, S, S, 3]
+    return clip[None] if v.grey else clip.transpose(3, 0, 1, 2)
+
+
+def long_enough(path: Path, v: Settings, where: str) -> int:
+    """The frame count of `path`, which must hold the frames that video.frames and video.stride need."""
+    count = frame_count(path)
+    if count < needed(v):
+        raise DataError(f"{where}: {count} frames; video.frames={v.frames} every video.stride={v.stride} needs "
+                        f"{needed(v)}. Lower video.stride or video.frames, or leave short clips out with "
+                        "data.on_error=skip")  # fmt: skip
+    return count
+
+
+@dataclass
+class ClipDecoder:
+    """A manifest's video column: (file or None, where) cells -> float32 clips [C, T, S, S]
+    (absent cells: zeros), decoded as the video folder decodes them."""
+
+    settings: Settings
+    shape: tuple[int, ...] = ()
+
+    def __call__(self, source: Path | None, where: str) -> np.ndarray:
+        if source is None:  # paired data: this row has no clip
+            return np.zeros(self.shape, np.float32)
+        return decode_clip(source, long_enough(source, self.settings, where), self.settings, where).astype(np.float32)
+
+    def many(self, cells: list[tuple[Path | None, str]]) -> np.ndarray:
+        return np.stack([self(source, where) for source, where in cells])
+
+    def prime(self, source: Path, where: str) -> np.ndarray:
+        """Decode the first clip and fix the shape every other one gets."""
+        first = self(source, where)
+        self.shape = first.shape
+        return first
 
 
 def needed(v: Settings) -> int:
@@ -142,11 +180,7 @@ def load(cfg: DataConfig, run: Config) -> Splits:
     kept, counts, dropped = [], [], []
     for p in paths:
         try:
-            count = frame_count(p)
-            if count < needed(settings):
-                raise DataError(f"{p}: {count} frames; video.frames={settings.frames} every video.stride="
-                                f"{settings.stride} needs {needed(settings)}. Lower video.stride or video.frames, "
-                                "or leave short clips out with data.on_error=skip")  # fmt: skip
+            count = long_enough(p, settings, str(p))
         except DataError:
             if cfg.on_error == "raise":
                 raise
@@ -172,3 +206,4 @@ def load(cfg: DataConfig, run: Config) -> Splits:
 load.reads_run = True  # load_data hands this source the run's config, for its video settings
 DATASETS.register("video-folder")(load)
 FOLDER_SOURCES.update(dict.fromkeys(SUFFIXES, "video-folder"))  # `--data FOLDER` of clips reads here
+FILE_KINDS["video"] = lambda run: ClipDecoder(run.video)  # a manifest's column:video cells are clip files
