@@ -160,3 +160,23 @@ def test_a_manifest_pairs_clips_with_captions(tmp_path):
         load_data(cfg.data, run=cfg)
     with pytest.raises(DataError, match="must be column:kind with kind one of image, audio, text, timeseries, video"):
         load_data(resolve(overrides=[*overrides, "data.modalities=[clip:film]"]).data)
+
+
+def test_pretrain_then_embed_names_each_clip(tmp_path):
+    """A video folder end to end: a short video-mae run, then `embed --split all` writes one
+    row per file with its path and class."""
+    from maskfuse.cli import main
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    for i in range(3):
+        write_clip(tmp_path / "clips" / "right" / f"r{i}.avi", bar(12, "right"))
+        write_clip(tmp_path / "clips" / "down" / f"d{i}.avi", bar(12, "down"))
+    video = ["video.frames=4", "video.stride=2", "video.size=16", "data.test_fraction=0.34"]
+    small = ["train.steps=2", "train.batch_size=4", "train.progress=false", "model.size=nano"]
+    run, out, folder = tmp_path / "run", tmp_path / "clips.parquet", str(tmp_path / "clips")
+    assert main(["pretrain", "--recipe", "video-mae", "--data", folder, "--out", str(run), *video, *small]) == 0
+    assert main(["embed", str(run), "--data", folder, "--split", "all", "--out", str(out)]) == 0
+    table = pq.read_table(out).to_pydict()
+    assert sorted(table["origin"]) == sorted(str(p) for p in (tmp_path / "clips").rglob("*.avi"))
+    for origin, name in zip(table["origin"], table["class"]):
+        assert f"/{name}/" in origin

@@ -236,8 +236,10 @@ class ArrayRows:
         return out
 
     def origins(self, index: np.ndarray) -> list[str]:
-        """Where the samples at positions `index` lie: their rows in the archive."""
-        return [f"row {r}" for r in self.rows[index].tolist()]
+        """Where the samples at positions `index` lie: their files, when the array is a stack
+        of files that names them (`origin`), else their rows in the archive."""
+        named = getattr(self.array, "origin", None)
+        return named(self.rows[index]) if named else [f"row {r}" for r in self.rows[index].tolist()]
 
     def head(self, rows: int) -> ArrayRows:
         """The first `rows` samples, still on demand."""

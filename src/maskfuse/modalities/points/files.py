@@ -89,6 +89,10 @@ class CloudStack:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        """The file of each row (where `maskfuse embed` says an embedding came from)."""
+        return [str(self.paths[r]) for r in rows.tolist()]
+
     def __getitem__(self, rows: np.ndarray) -> np.ndarray:
         s = self.settings
         return np.stack([read_cloud(self.paths[r], s.count, int(r), s.unit_sphere) for r in np.atleast_1d(rows)])

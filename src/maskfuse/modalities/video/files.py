@@ -81,6 +81,10 @@ class ClipStack:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        """The file of each row (where `maskfuse embed` says an embedding came from)."""
+        return [str(self.paths[r]) for r in rows.tolist()]
+
     def __getitem__(self, rows: np.ndarray) -> np.ndarray:
         rows = np.atleast_1d(rows)
         out = np.empty((len(rows), *self.shape[1:]), np.uint8)

@@ -65,6 +65,10 @@ class NiftiStack:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def origin(self, rows: np.ndarray) -> list[str]:
+        """The file of each row (where `maskfuse embed` says an embedding came from)."""
+        return [str(self.paths[r]) for r in rows.tolist()]
+
     def __getitem__(self, rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), *self.sample), np.float32)
         for k, r in enumerate(np.atleast_1d(rows)):
