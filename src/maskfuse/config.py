@@ -147,6 +147,16 @@ class ContrastiveConfig:
 
 
 @dataclass
+class ClusterConfig:
+    prototypes: int = 256  # sigma: learned prototypes the masked tokens are clustered into (SIGMA on
+    # Kinetics-400: 3000; fewer suit small data, where a batch must still spread over all of them)
+    dim: int = 128  # sigma: width of the features scored against the prototypes
+    temperature: float = 0.1  # sigma: softmax temperature of the prototype scores (SwAV, SIGMA: 0.1)
+    sinkhorn_eps: float = 0.05  # sigma: entropy weight of the Sinkhorn-Knopp assignment (smaller: harder)
+    sinkhorn_iters: int = 3  # sigma: Sinkhorn-Knopp normalisation rounds (SwAV, SIGMA: 3)
+
+
+@dataclass
 class TeacherConfig:
     top_k: int = 3  # data2vec: the target averages the teacher's last k blocks
     momentum: float = 0.996  # EMA momentum of the teacher (data2vec, ijepa)
@@ -267,6 +277,7 @@ class CoreConfig:  # the sections every run has; `Config` adds one per modality 
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     multimodal: MultimodalConfig = field(default_factory=MultimodalConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -67,6 +67,8 @@ RANGES: dict[str, Range] = {
     "contrastive.views": AT_LEAST_2, "contrastive.temperature": POSITIVE, "contrastive.hard_beta": AT_LEAST_0,
     "contrastive.tau_rho": AT_LEAST_0, "contrastive.proj_hidden": AT_LEAST_1, "contrastive.proj_dim": AT_LEAST_1,
     "contrastive.queue_size": AT_LEAST_1, "contrastive.momentum": SHARE,
+    "cluster.prototypes": AT_LEAST_2, "cluster.dim": AT_LEAST_1, "cluster.temperature": POSITIVE,
+    "cluster.sinkhorn_eps": POSITIVE, "cluster.sinkhorn_iters": AT_LEAST_1,
     "teacher.top_k": AT_LEAST_1, "teacher.momentum": SHARE, "teacher.layers": AT_LEAST_0,
     "multimodal.proj_dim": AT_LEAST_1, "multimodal.temperature": POSITIVE, "multimodal.max_logit_scale": POSITIVE,
     "multimodal.tcl_weight": AT_LEAST_0, "multimodal.view_drop": BELOW_1, "multimodal.token_drop": BELOW_1,
