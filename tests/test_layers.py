@@ -12,8 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "maskfuse"
 
 LAYERS = [
     # 0, the ground floor: contracts, errors, registries, settings, run-folder files, ranks
-    {"errors", "types", "registry", "overrides", "config_ranges", "config_sections", "recipes", "config",
-     "config_docs", "progress",
+    {"errors", "types", "registry", "overrides", "config_ranges", "config_sections", "config_objectives", "recipes",
+     "config", "config_docs", "progress",
      "checkpoint", "distributed", "version", "init_from"},
     # 1, components: each turns one thing into the next, knowing nothing of methods or runs
     {"nn", "masking", "objectives", "modalities", "data"},
