@@ -66,3 +66,15 @@ def test_the_assignment_carries_no_gradient():
     SwappedAssignment()(a, b).loss.backward()
     # the loss is CE(target q, softmax): its gradient is softmax - q per view, so rows sum to 0
     assert torch.allclose(a.grad.sum(1), torch.zeros(8), atol=1e-6)
+
+
+def test_the_monitors_show_collapsed_and_uniform_predictions():
+    """Balanced assignments always use every prototype, so the monitors read the predictions:
+    all items picking one prototype, and scores equal across prototypes (loss at ln K)."""
+    loss = SwappedAssignment()
+    one = torch.tensor([[3.0, 0.0, 0.0, 0.0]]).repeat(8, 1) + 0.01 * torch.randn(8, 4)
+    assert loss(one, torch.randn(8, 4)).logs["prototypes_used"] == pytest.approx(1.0)
+    flat = loss(torch.zeros(8, 4), torch.zeros(8, 4))
+    assert flat.logs["confidence"] == pytest.approx(0.25) and flat.loss.item() == pytest.approx(math.log(4))
+    spread = torch.eye(4).repeat(2, 1) * 5
+    assert loss(spread, spread).logs["prototypes_used"] == pytest.approx(4.0)

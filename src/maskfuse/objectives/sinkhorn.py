@@ -51,9 +51,14 @@ class SwappedAssignment(nn.Module):
         qa, qb = sinkhorn(a, self.eps, self.iters), sinkhorn(b, self.eps, self.iters)
         log_pa, log_pb = (torch.log_softmax(s / self.temperature, dim=-1) for s in (a, b))
         loss = -0.5 * ((qb * log_pa).sum(-1).mean() + (qa * log_pb).sum(-1).mean())
-        used = qa.mean(0)  # the share of the items each prototype took
-        spread = torch.exp(-(used * used.clamp_min(1e-12).log()).sum())  # perplexity: K when all are used
-        return LossOutput(loss, {"swapped_ce": float(loss.detach()), "prototypes_used": float(spread)})
+        with torch.no_grad():  # how many prototypes the predictions pick (perplexity of their argmax):
+            # 1 when everything falls into one cluster, K when all are used alike; the balanced q always
+            # uses all K, so only the predictions can show a collapse
+            picks = torch.bincount(a.argmax(-1), minlength=a.shape[-1]).double() / len(a)
+            spread = torch.exp(-(picks * picks.clamp_min(1e-12).log()).sum())
+            confidence = log_pa.exp().amax(-1).mean()  # 1 / K when the predictions are uniform
+        logs = {"swapped_ce": float(loss.detach()), "prototypes_used": float(spread), "confidence": float(confidence)}
+        return LossOutput(loss, logs)
 
     @staticmethod
     def contract_example() -> tuple[tuple, tuple, list[torch.Tensor]]:
