@@ -8,7 +8,7 @@ import torch
 
 import maskfuse.methods.build  # noqa: F401  (fills every registry)
 from maskfuse.config import DataConfig, MaskConfig
-from maskfuse.data import ArrayDataset, Splits, load_data
+from maskfuse.data import load_data
 from maskfuse.data.columns import Columns
 from maskfuse.data.tabular import table_splits
 from maskfuse.data.text import text_splits
@@ -17,7 +17,6 @@ from maskfuse.data.timeseries import series_splits
 from maskfuse.errors import ConfigError
 from maskfuse.methods.build import build_method
 from maskfuse.registry import METHODS, MODALITIES, OBJECTIVES, SAMPLERS
-from maskfuse.types import DataSpec
 from tests.conftest import small_config, teacher_run
 
 
@@ -89,17 +88,6 @@ def series_data():
     return series_splits((x[:32], np.arange(32) % 3), (x[32:], np.arange(16) % 3), "synthetic series", cfg)
 
 
-def audio_data():
-    """Noisy chirps of unequal length (NaN-padded), a quarter second at 8 kHz."""
-    rng = np.random.default_rng(0)
-    t = np.arange(2000) / 8000
-    x = np.stack([np.sin(2 * np.pi * (300 + 200 * (i % 4)) * t * (1 + t)) for i in range(48)])[:, None]
-    x = (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
-    for i in range(48):
-        x[i, :, 2000 - (i % 5) * 300 :] = np.nan
-    return audio_arrays(x, np.arange(48) % 4)
-
-
 def table_data():
     """Numeric and categorical columns with missing cells: every method meets missing tokens."""
     rng = np.random.default_rng(0)
@@ -130,22 +118,14 @@ MODALITY_DATA = {
     "text": text_data,
     "image": lambda: load_data(small_config().data),
     "timeseries": series_data,
-    "audio": audio_data,
     "table": table_data,
 }
 MODALITY_SETTINGS = {
     "image": [],
     "timeseries": ["series.patch_len=4"],
-    "audio": ["audio.n_mels=16", "data.max_seconds=0.25"],
     "table": [],
     "text": ["mask.replace_random=0.1", "mask.keep_original=0.1"],
 }
-
-
-def audio_arrays(x, y):
-    spec = DataSpec("audio", (1, x.shape[-1]), (0.0,), (1.0,), 4, ("a", "b", "c", "d"))
-    train = ArrayDataset(torch.as_tensor(x[:32]), torch.as_tensor(y[:32]), "audio")
-    return Splits(train, ArrayDataset(torch.as_tensor(x[32:]), torch.as_tensor(y[32:]), "audio"), spec)
 
 
 def folder_examples() -> None:

@@ -86,15 +86,6 @@ class SeriesConfig:
 
 
 @dataclass
-class AudioConfig:
-    n_mels: int = 32  # mel bands of the log-mel spectrogram
-    window_ms: float = 25.0  # STFT window
-    hop_ms: float = 10.0  # STFT hop
-    patch_time: int = 4  # frames per token (Audio-MAE uses 16 x 16 on 128 mels)
-    patch_freq: int = 8  # mel bands per token
-
-
-@dataclass
 class ModelConfig:
     size: str = "nano"  # nano | tiny | small | base, see maskfuse.encoder.SIZES
     dim: int | None = None  # overrides the size's width
@@ -218,7 +209,6 @@ class CoreConfig:  # the sections every run has; `Config` adds one per modality 
     data: DataConfig = field(default_factory=DataConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     series: SeriesConfig = field(default_factory=SeriesConfig)
-    audio: AudioConfig = field(default_factory=AudioConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)

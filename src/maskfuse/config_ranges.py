@@ -55,8 +55,6 @@ RANGES: dict[str, Range] = {
     "data.shuffle_buffer": AT_LEAST_1,
     "image.patch_size": AT_LEAST_1,
     "series.patch_len": AT_LEAST_1, "series.frame_scales": AT_LEAST_1,
-    "audio.n_mels": AT_LEAST_1, "audio.window_ms": POSITIVE, "audio.hop_ms": POSITIVE,
-    "audio.patch_time": AT_LEAST_1, "audio.patch_freq": AT_LEAST_1,
     "model.dim": AT_LEAST_1, "model.depth": AT_LEAST_1, "model.heads": AT_LEAST_1, "model.mlp_ratio": POSITIVE,
     "decoder.dim": AT_LEAST_1, "decoder.depth": AT_LEAST_1, "decoder.heads": AT_LEAST_1,
     "mask.ratio": OPEN_SHARE, "mask.min_block": AT_LEAST_1, "mask.max_aspect": AT_LEAST_1,

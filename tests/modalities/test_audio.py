@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from maskfuse.config import AudioConfig, AugmentConfig
-from maskfuse.data.augment import AudioViews
+from maskfuse.config import AugmentConfig
 from maskfuse.errors import ConfigError
-from maskfuse.modalities.audio import AudioTokenizer, LogMel, mel_filterbank
+from maskfuse.modalities.audio.settings import Settings as AudioConfig
+from maskfuse.modalities.audio.tokenizer import AudioTokenizer, LogMel, mel_filterbank
+from maskfuse.modalities.audio.views import AudioViews
 
 RATE = 8000
 

@@ -13,7 +13,6 @@ import torch
 
 from maskfuse.config import Config, DataConfig
 from maskfuse.data import (  # noqa: F401
-    audio,
     digits,
     digits_av,
     fashion_mnist,
@@ -64,8 +63,8 @@ def data_overrides(name_or_path: str) -> dict[str, str]:
 
 def _folder_source(folder: Path) -> str:
     """'webdataset' for a shard folder (it holds spec.json); the source of a modality folder
-    that claims the files' suffix (`FOLDER_SOURCES`: video, NIfTI); 'audio-folder' when the
-    folder holds audio files (at any depth); else 'image-folder'."""
+    that claims the files' suffixes, at any depth (`FOLDER_SOURCES`: audio, video, NIfTI,
+    meshes); a clear error for audio that soundfile cannot decode; else 'image-folder'."""
     if (folder / shards.SPEC_FILE).is_file():
         return "webdataset"
     names = [p.name.lower() for p in folder.rglob("*")]
@@ -80,8 +79,6 @@ def _folder_source(folder: Path) -> str:
     from maskfuse.data.readers import AUDIO_SUFFIXES, UNDECODABLE_AUDIO
 
     suffixes = {p.suffix.lower() for p in folder.rglob("*")}
-    if suffixes & AUDIO_SUFFIXES:
-        return "audio-folder"
     if suffixes & UNDECODABLE_AUDIO:
         found = ", ".join(sorted(suffixes & UNDECODABLE_AUDIO))
         raise DataError(

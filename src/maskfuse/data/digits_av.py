@@ -19,11 +19,11 @@ import torch
 from sklearn.datasets import load_digits
 
 from maskfuse.config import DataConfig
-from maskfuse.data.audio import load_fsdd
 from maskfuse.data.base import ArrayDataset, Splits, fixed_split
 from maskfuse.data.paired import PairedDataset, paired_spec
 from maskfuse.data.text import build_vocabulary, column_vocab, pad_ids, vocabulary_meta
 from maskfuse.errors import DataError
+from maskfuse.modalities.audio.source import load_fsdd
 from maskfuse.registry import DATASETS
 from maskfuse.types import DataSpec
 

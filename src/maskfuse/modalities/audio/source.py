@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import Splits, given_split, source_path, split_indices
+from maskfuse.data.base import FOLDER_SOURCES, ArrayDataset, Splits, given_split, source_path, split_indices
 from maskfuse.data.columns import TableFile
 from maskfuse.data.manifest_cells import manifest_file
 from maskfuse.data.ondemand import Decoder, file_splits, readable_files
@@ -148,3 +149,25 @@ def load_fsdd(cfg: DataConfig) -> Splits:
     if cfg.test_regex is None:
         cfg = DataConfig(**{**cfg.__dict__, "test_regex": r"_[0-4]\.wav$"})
     return audio_splits(files, labels, cfg, f"fsdd ({folder})")
+
+
+FOLDER_SOURCES.update(dict.fromkeys(AUDIO_SUFFIXES, "audio-folder"))  # `--data FOLDER` of audio files reads here
+
+
+def contract_example() -> tuple[Splits, list[str]]:
+    """Small synthetic audio for the contract tests: 48 noisy chirps of a quarter second at
+    8 kHz in 4 pitches (classes), of unequal length (NaN-padded), and settings that keep
+    them cheap."""
+    rng = np.random.default_rng(0)
+    t = np.arange(2000) / 8000
+    x = np.stack([np.sin(2 * np.pi * (300 + 200 * (i % 4)) * t * (1 + t)) for i in range(48)])[:, None]
+    x = (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+    for i in range(48):
+        x[i, :, 2000 - (i % 5) * 300 :] = np.nan
+    y = torch.as_tensor(np.arange(48) % 4)
+    spec = DataSpec("audio", (1, x.shape[-1]), (0.0,), (1.0,), 4, ("a", "b", "c", "d"))
+    train, test = (
+        ArrayDataset(torch.as_tensor(x[:32]), y[:32], "audio"),
+        ArrayDataset(torch.as_tensor(x[32:]), y[32:], "audio"),
+    )
+    return Splits(train, test, spec, "synthetic chirps"), ["audio.n_mels=16", "data.max_seconds=0.25"]

@@ -7,8 +7,10 @@ import math
 import torch
 from torch import nn
 
-from maskfuse.config import AudioConfig, Config, ReconstructionConfig
+from maskfuse.config import Config, ReconstructionConfig
 from maskfuse.errors import ConfigError
+from maskfuse.modalities.audio.settings import Settings as AudioConfig
+from maskfuse.modalities.audio.source import contract_example
 from maskfuse.nn.pos import grid_coords, sincos
 from maskfuse.nn.targets import PatchTarget
 from maskfuse.registry import MODALITIES
@@ -153,3 +155,6 @@ class AudioTokenizer(nn.Module):
 @MODALITIES.register("audio")
 def build_audio_tokenizer(cfg: Config, spec: DataSpec, dim: int) -> AudioTokenizer:
     return AudioTokenizer(cfg.audio, cfg.data.sample_rate, spec.shape[-1], dim)
+
+
+build_audio_tokenizer.contract_example = contract_example  # the contract tests' data for this modality
