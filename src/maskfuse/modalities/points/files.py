@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import Config, DataConfig
-from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
+from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path
+from maskfuse.data.file_stack import FileStack, folder_layout, labelled_files
 from maskfuse.data.npz import array_splits
-from maskfuse.data.npz_layout import Layout, Part
 from maskfuse.errors import DataError
 from maskfuse.modalities.points.settings import Settings
 from maskfuse.registry import DATASETS
@@ -71,49 +71,23 @@ def read_cloud(path: Path, count: int, seed: int, unit_sphere: bool) -> np.ndarr
 
 
 @dataclass
-class CloudStack:
-    """The clouds of a list of files, indexed like an array of shape [N, 3, count]."""
+class CloudReader:
+    """One file's cloud by its row: the seed of its draw (a picklable `FileStack.read`)."""
 
-    paths: list[Path]
     settings: Settings
-    dtype = np.dtype(np.float32)
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (len(self.paths), 3, self.settings.count)
-
-    @property
-    def ndim(self) -> int:
-        return 3
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def origin(self, rows: np.ndarray) -> list[str]:
-        """The file of each row (where `maskfuse embed` says an embedding came from)."""
-        return [str(self.paths[r]) for r in rows.tolist()]
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        s = self.settings
-        return np.stack([read_cloud(self.paths[r], s.count, int(r), s.unit_sphere) for r in np.atleast_1d(rows)])
+    def __call__(self, path: Path, row: int) -> np.ndarray:
+        return read_cloud(path, self.settings.count, row, self.settings.unit_sphere)
 
 
 def load(cfg: DataConfig, run: Config) -> Splits:
     """Every mesh or point file under data.path, labelled by class sub-folder when there are any."""
-    settings = run.points
     folder = source_path(cfg.path, "folder of meshes or point files", "point-folder", folder=True)
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    if not paths:
-        raise DataError(f"{folder}: holds no mesh or point files ({', '.join(SUFFIXES)})")
-    classes = sorted({p.parent.relative_to(folder).as_posix() for p in paths} - {"."})
-    y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in paths]) if classes else None
-    rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, str(folder))
-    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class; data.max_train takes the first rows
-    train, test = (rng.permutation(r) for r in rows)
-    plan = Layout("points", Part("points", train, y), Part("points", test, y), tuple(classes))
-    stack = CloudStack(paths, settings)
+    paths, y, classes = labelled_files(folder, SUFFIXES, "mesh or point files")
+    plan = folder_layout("points", len(paths), y, classes, cfg, str(folder))
+    stack = FileStack(paths, (3, run.points.count), CloudReader(run.points))
     source = f"point-folder ({folder}: {len(paths)} files)"
-    return array_splits({"points": stack}, plan, stack.shape[1:], "points", cfg.memory_mb, folder, source, [])
+    return array_splits({"points": stack}, plan, stack.sample, "points", cfg.memory_mb, folder, source, [])
 
 
 load.reads_run = True  # load_data hands this source the run's config, for its point settings

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from maskfuse.config import Config, DataConfig
-from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
+from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path
+from maskfuse.data.file_stack import FileStack, class_labels, folder_layout, labelled_files
 from maskfuse.data.manifest import FILE_KINDS
 from maskfuse.data.npz import array_splits
-from maskfuse.data.npz_layout import Layout, Part
 from maskfuse.errors import DataError
 from maskfuse.modalities.video.settings import Settings
 from maskfuse.registry import DATASETS
@@ -61,40 +61,15 @@ def frame_count(path: Path) -> int:
 
 
 @dataclass
-class ClipStack:
-    """The clips of a list of files, indexed like a uint8 array of shape [N, C, T, S, S]."""
+class ClipReader:
+    """One file's clip by its row, which says how many frames it holds (a picklable
+    `FileStack.read`)."""
 
-    paths: list[Path]
-    counts: list[int]  # frames each file holds
+    counts: list[int]  # frames each file holds, by row
     settings: Settings
-    dtype = np.dtype(np.uint8)
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        v = self.settings
-        return (len(self.paths), 1 if v.grey else 3, v.frames, v.size, v.size)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def origin(self, rows: np.ndarray) -> list[str]:
-        """The file of each row (where `maskfuse embed` says an embedding came from)."""
-        return [str(self.paths[r]) for r in rows.tolist()]
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.atleast_1d(rows)
-        out = np.empty((len(rows), *self.shape[1:]), np.uint8)
-        for k, r in enumerate(rows):
-            out[k] = self.clip(int(r))
-        return out
-
-    def clip(self, row: int) -> np.ndarray:
-        """[C, T, S, S] frames of one file."""
-        return decode_clip(self.paths[row], self.counts[row], self.settings, str(self.paths[row]))
+    def __call__(self, path: Path, row: int) -> np.ndarray:
+        return decode_clip(path, self.counts[row], self.settings, str(path))
 
 
 def decode_clip(path: Path, count: int, v: Settings, where: str) -> np.ndarray:
@@ -178,9 +153,7 @@ def load(cfg: DataConfig, run: Config) -> Splits:
     """Every video file under data.path, labelled by class sub-folder when there are any."""
     settings = run.video
     folder = source_path(cfg.path, "folder of video files", "video-folder", folder=True)
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    if not paths:
-        raise DataError(f"{folder}: holds no video files ({', '.join(SUFFIXES)})")
+    paths, _, _ = labelled_files(folder, SUFFIXES, "video files")
     kept, counts, dropped = [], [], []
     for p in paths:
         try:
@@ -196,13 +169,10 @@ def load(cfg: DataConfig, run: Config) -> Splits:
         raise DataError(f"{folder}: none of the {len(paths)} video files is readable and long enough")
     notes = [f"skipped {len(dropped)} unreadable or short clips (data.on_error=skip): "
              f"{', '.join(p.name for p in dropped[:5])}"] if dropped else []  # fmt: skip
-    classes = sorted({p.parent.relative_to(folder).as_posix() for p in kept} - {"."})
-    y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in kept]) if classes else None
-    rows = split_indices(len(kept), y, cfg.test_fraction, cfg.split_seed, str(folder))
-    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class; data.max_train takes the first rows
-    train, test = (rng.permutation(r) for r in rows)
-    plan = Layout("clips", Part("clips", train, y), Part("clips", test, y), tuple(classes))
-    stack = ClipStack(kept, counts, settings)
+    y, classes = class_labels(kept, folder)
+    plan = folder_layout("clips", len(kept), y, classes, cfg, str(folder))
+    shape = (1 if settings.grey else 3, settings.frames, settings.size, settings.size)
+    stack = FileStack(kept, shape, ClipReader(counts, settings), np.dtype(np.uint8))
     source = f"video-folder ({folder}: {len(kept)} clips)"
     return array_splits({"clips": stack}, plan, stack.shape[1:], "video", cfg.memory_mb, folder, source, notes)
 

@@ -10,15 +10,14 @@ is a DataError naming it, raised before anything is trained.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from maskfuse.config import DataConfig
-from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path, split_indices
+from maskfuse.data.base import FOLDER_SOURCES, Splits, source_path
+from maskfuse.data.file_stack import FileStack, folder_layout, labelled_files
 from maskfuse.data.npz import array_splits
-from maskfuse.data.npz_layout import Layout, Part
 from maskfuse.errors import DataError
 from maskfuse.registry import DATASETS
 
@@ -46,59 +45,27 @@ def header_shape(path: Path) -> tuple[int, ...]:
     raise DataError(f"{path}: a NIfTI of {len(shape)} axes; expected a 3-D volume or 4-D (channels last)")
 
 
-@dataclass
-class NiftiStack:
-    """The volumes of a list of files, indexed like an array of shape [N, C, D, H, W]."""
-
-    paths: list[Path]
-    sample: tuple[int, ...]
-    dtype = np.dtype(np.float32)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (len(self.paths), *self.sample)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def origin(self, rows: np.ndarray) -> list[str]:
-        """The file of each row (where `maskfuse embed` says an embedding came from)."""
-        return [str(self.paths[r]) for r in rows.tolist()]
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), *self.sample), np.float32)
-        for k, r in enumerate(np.atleast_1d(rows)):
-            try:
-                data = np.asarray(nibabel().load(self.paths[r]).get_fdata(dtype=np.float32))
-            except Exception as err:  # a file changed or damaged since its header was read
-                raise DataError(f"{self.paths[r]}: not a readable NIfTI volume ({type(err).__name__}: {err})") from err
-            out[k] = data[None] if data.ndim == 3 else np.moveaxis(data, 3, 0)
-        return out
+def read_volume(path: Path, row: int) -> np.ndarray:
+    """[C, D, H, W] float32 of one file (a `FileStack.read`)."""
+    try:
+        data = np.asarray(nibabel().load(path).get_fdata(dtype=np.float32))
+    except Exception as err:  # a file changed or damaged since its header was read
+        raise DataError(f"{path}: not a readable NIfTI volume ({type(err).__name__}: {err})") from err
+    return data[None] if data.ndim == 3 else np.moveaxis(data, 3, 0)
 
 
 @DATASETS.register("nifti-folder")
 def load(cfg: DataConfig) -> Splits:
     """Every .nii / .nii.gz under data.path, labelled by class sub-folder when there are any."""
     folder = source_path(cfg.path, "folder of NIfTI volumes", "nifti-folder", folder=True)
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
-    if not paths:
-        raise DataError(f"{folder}: holds no .nii or .nii.gz files")
+    paths, y, classes = labelled_files(folder, SUFFIXES, "NIfTI volumes")
     shape = header_shape(paths[0])
     for p in paths[1:]:
         if header_shape(p) != shape:
             raise DataError(f"{p}: a volume of {list(header_shape(p))} (channels, depth, height, width); "
                             f"{paths[0].name} and the rest are {list(shape)}; resample them to one grid")  # fmt: skip
-    classes = sorted({p.parent.relative_to(folder).as_posix() for p in paths} - {"."})
-    y = np.asarray([classes.index(p.parent.relative_to(folder).as_posix()) for p in paths]) if classes else None
-    rows = split_indices(len(paths), y, cfg.test_fraction, cfg.split_seed, str(folder))
-    rng = np.random.default_rng(cfg.split_seed)  # files come sorted by class; data.max_train takes the first rows
-    train, test = (rng.permutation(r) for r in rows)
-    plan = Layout("volumes", Part("volumes", train, y), Part("volumes", test, y), tuple(classes))
-    z = {"volumes": NiftiStack(paths, shape)}
+    plan = folder_layout("volumes", len(paths), y, classes, cfg, str(folder))
+    z = {"volumes": FileStack(paths, shape, read_volume)}
     source = f"nifti-folder ({folder}: {len(paths)} volumes)"
     return array_splits(z, plan, shape, "volume", cfg.memory_mb, folder, source, [])
 
