@@ -67,7 +67,7 @@ def _folder_source(folder: Path) -> str:
     meshes); a clear error for audio that soundfile cannot decode; else 'image-folder'."""
     if (folder / shards.SPEC_FILE).is_file():
         return "webdataset"
-    names = [p.name.lower() for p in folder.rglob("*")]
+    names = [p.name.lower() for p in folder.rglob("*")]  # one walk of the folder serves both checks
     claimed = {source for suffix, source in FOLDER_SOURCES.items() if any(n.endswith(suffix) for n in names)}
     if len(claimed) == 1:
         return claimed.pop()
@@ -78,7 +78,7 @@ def _folder_source(folder: Path) -> str:
 
     from maskfuse.data.readers import AUDIO_SUFFIXES, UNDECODABLE_AUDIO
 
-    suffixes = {p.suffix.lower() for p in folder.rglob("*")}
+    suffixes = {Path(n).suffix for n in names}
     if suffixes & UNDECODABLE_AUDIO:
         found = ", ".join(sorted(suffixes & UNDECODABLE_AUDIO))
         raise DataError(

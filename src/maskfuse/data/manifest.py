@@ -57,14 +57,27 @@ def declared(cfg: DataConfig, path: Path) -> dict[str, str]:
     return out
 
 
-def file_column(kind: str, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str]) -> LazyRows:
-    """An image / audio column as files decoded on demand (absent rows decode to zeros).
-    Images take data.image_size, else the commonest size of a sample of the column's
-    training rows when sizes differ (a note in `notes` says so), else the size of the
-    first file."""
+def file_column(
+    kind: str, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str], run: Config
+) -> LazyRows:
+    """A column of file paths decoded on demand (absent rows decode to zeros): by the
+    decoder a modality folder gives its kind (`FILE_KINDS`, from the run's config), else
+    as images or audio (`media_decoder`)."""
+    cells = StoredFiles(m.path, m.first_row, column, m.stores[column])
+    folder_kind = FILE_KINDS.get(kind)
+    decode = folder_kind(run) if folder_kind else media_decoder(kind, cells, m, column, train, cfg, notes)
+    decode.prime(*cells(m.rows_with(column)[:1])[0])
+    return LazyRows(cells, np.arange(len(m)), decode, kind)
+
+
+def media_decoder(
+    kind: str, cells: StoredFiles, m: Manifest, column: str, train: np.ndarray, cfg: DataConfig, notes: list[str]
+) -> Decoder:
+    """The decoder of an image or audio column. Images take data.image_size, else the
+    commonest size of a sample of the column's training rows when sizes differ (a note in
+    `notes` says so), else the size of the first file."""
     samples = max(1, round(cfg.sample_rate * cfg.max_seconds))
     mode = "L" if cfg.channels == 1 else "RGB"
-    cells = StoredFiles(m.path, m.first_row, column, m.stores[column])
     size = cfg.image_size
     if kind == "image":
         present = np.intersect1d(train, m.rows_with(column))
@@ -72,9 +85,7 @@ def file_column(kind: str, m: Manifest, column: str, train: np.ndarray, cfg: Dat
         found = cells(some)
         _, size, said = image_format([p for p, _ in found], cfg.channels, cfg.image_size, [w for _, w in found])
         notes += [f"column '{column}': {note}" for note in said]
-    decode = Decoder(kind, mode=mode, size=size, rate=cfg.sample_rate, samples=samples)
-    decode.prime(*cells(m.rows_with(column)[:1])[0])
-    return LazyRows(cells, np.arange(len(m)), decode, kind)
+    return Decoder(kind, mode=mode, size=size, rate=cfg.sample_rate, samples=samples)
 
 
 def text_column(m: Manifest, column: str, train: np.ndarray, cfg: DataConfig) -> tuple[LazyRows, DataSpec]:
@@ -140,13 +151,8 @@ def load_manifest(cfg: DataConfig, run: Config) -> Splits:
         elif kind == "timeseries":
             decode = PadSeries((*m.channels[c], series_width(m, c)))
             parts[c] = LazyRows(StoredSeries(m.channels[c], m.stores[c]), np.arange(len(m)), decode, kind)
-        elif kind in FILE_KINDS:
-            cells = StoredFiles(m.path, m.first_row, c, m.stores[c])
-            decode = FILE_KINDS[kind](run)
-            decode.prime(*cells(m.rows_with(c)[:1])[0])
-            parts[c] = LazyRows(cells, np.arange(len(m)), decode, kind)
         else:
-            parts[c] = file_column(kind, m, c, tr, cfg, notes)
+            parts[c] = file_column(kind, m, c, tr, cfg, notes, run)
     if fits(len(m), [(2 * x.shape[0],) if kinds[c] == "text" else x.shape for c, x in parts.items()], cfg.memory_mb):
         parts = {c: x.decoded().inputs for c, x in parts.items()}  # small enough: read once, held
     for c in kinds:  # in declared order
