@@ -21,7 +21,7 @@ file to the last frame needed; fine for clips of seconds, slow for hour-long fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -108,15 +108,19 @@ def long_enough(path: Path, v: Settings, where: str) -> int:
 @dataclass
 class ClipDecoder:
     """A manifest's video column: (file or None, where) cells -> float32 clips [C, T, S, S]
-    (absent cells: zeros), decoded as the video folder decodes them."""
+    (absent cells: zeros), decoded as the video folder decodes them. Each file's frames are
+    counted (and checked against the window) the first time this process reads it."""
 
     settings: Settings
     shape: tuple[int, ...] = ()
+    counts: dict[Path, int] = field(default_factory=dict)  # frames of each file read so far
 
     def __call__(self, source: Path | None, where: str) -> np.ndarray:
         if source is None:  # paired data: this row has no clip
             return np.zeros(self.shape, np.float32)
-        return decode_clip(source, long_enough(source, self.settings, where), self.settings, where).astype(np.float32)
+        if source not in self.counts:
+            self.counts[source] = long_enough(source, self.settings, where)
+        return decode_clip(source, self.counts[source], self.settings, where).astype(np.float32)
 
     def many(self, cells: list[tuple[Path | None, str]]) -> np.ndarray:
         return np.stack([self(source, where) for source, where in cells])
