@@ -46,8 +46,8 @@ def drawn(cfg: DataConfig, motion: MotionSettings, video: VideoSettings) -> tupl
     bars = skeleton(motion, train)
 
     def clips(ds: ArrayDataset) -> ArrayDataset:
-        drawn = stick_figures(ds.inputs, bars, video.frames, video.size, motion.up_axis)
-        return ArrayDataset(drawn, ds.labels, "video")
+        figures = stick_figures(ds.inputs, bars, video.frames, video.size, motion.up_axis)
+        return ArrayDataset(figures, ds.labels, "video")
 
     tr, te = clips(skeletons.train), clips(skeletons.test)
     s = skeletons.spec
